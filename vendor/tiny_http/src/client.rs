@@ -36,6 +36,11 @@ pub struct ClientConnection {
     secure: bool,
 }
 
+/// Longest request line or header line accepted, in bytes.
+const MAX_HEADER_LINE: usize = 16 * 1024;
+/// Most header lines accepted in one request.
+const MAX_HEADERS: usize = 128;
+
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
@@ -82,6 +87,11 @@ impl ClientConnection {
         let mut prev_byte_was_cr = false;
 
         loop {
+            // xivo-confd patch: a request line or header line longer than this
+            // is refused (400 and close) instead of growing without bound.
+            if buf.len() > MAX_HEADER_LINE {
+                return Err(IoError::new(ErrorKind::InvalidData, "Header line too long"));
+            }
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
@@ -107,7 +117,13 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line().map_err(|err| {
+                    if err.kind() == ErrorKind::InvalidData {
+                        ReadError::WrongRequestLine
+                    } else {
+                        ReadError::ReadIoError(err)
+                    }
+                })?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,11 +134,20 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line().map_err(|err| {
+                        if err.kind() == ErrorKind::InvalidData {
+                            ReadError::WrongHeader(version.clone())
+                        } else {
+                            ReadError::ReadIoError(err)
+                        }
+                    })?;
 
                     if line.is_empty() {
                         break;
                     };
+                    if headers.len() >= MAX_HEADERS {
+                        return Err(ReadError::WrongHeader(version.clone()));
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,

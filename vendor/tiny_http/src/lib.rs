@@ -100,9 +100,9 @@ use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -161,6 +161,7 @@ impl From<Request> for Message {
 
 // this trait is to make sure that Server implements Share and Send
 #[doc(hidden)]
+#[allow(dead_code)]
 trait MustBeShareDummy: Sync + Send {}
 #[doc(hidden)]
 impl MustBeShareDummy for Server {}
@@ -290,60 +291,59 @@ impl Server {
             let tasks_pool = util::TaskPool::new();
 
             log::debug!("Running accept thread");
+            // xivo-confd patch: the TLS handshake runs in the connection's own
+            // thread (upstream ran it here, so one silent client stalled every
+            // new connection), and a failed accept (EMFILE, ECONNABORTED...)
+            // is logged and retried instead of ending the accept loop forever.
+            let ssl = ssl.map(Arc::new);
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
+                let sock = match server.accept() {
+                    Ok((sock, _)) => sock,
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
                     }
+                };
+                if inside_close_trigger.load(Relaxed) {
+                    break;
                 }
+                let messages = inside_messages.clone();
+                #[allow(unused_variables)]
+                let ssl = ssl.clone();
+                let mut sock = Some(sock);
+                tasks_pool.spawn(Box::new(move || {
+                    let sock = match sock.take() {
+                        Some(sock) => sock,
+                        None => return,
+                    };
+                    use util::RefinedTcpStream;
+                    let (read_closable, write_closable) = match ssl {
+                        None => RefinedTcpStream::new(sock),
+                        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+                        Some(ref ssl) => match ssl.accept(sock) {
+                            Ok(s) => RefinedTcpStream::new(s),
+                            Err(_) => return,
+                        },
+                        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+                        Some(ref _ssl) => unreachable!(),
+                    };
+                    let client = ClientConnection::new(write_closable, read_closable);
+                    // Synchronization is needed for HTTPS requests to avoid a deadlock
+                    if client.secure() {
+                        let (sender, receiver) = mpsc::channel();
+                        for rq in client {
+                            messages.push(rq.with_notify_sender(sender.clone()).into());
+                            if receiver.recv().is_err() {
+                                break;
+                            }
+                        }
+                    } else {
+                        for rq in client {
+                            messages.push(rq.into());
+                        }
+                    }
+                }));
             }
             log::debug!("Terminating accept thread");
         });

@@ -1,126 +1,112 @@
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
+// xivo-confd patch: the upstream pool counted idle threads in an atomic that
+// was only decremented after a woken thread re-took the lock, so a burst of
+// connections could be queued behind a single idle thread and wait until some
+// other connection closed. Here the idle count and the queue live under one
+// mutex, and a task is queued only when an idle thread is known to be free
+// for it; otherwise a new thread is started for it.
+
 /// Manages a collection of threads.
 ///
-/// A new thread is created every time all the existing threads are full.
-/// Any idle thread will automatically die after a few seconds.
+/// A new thread is created every time all the existing threads are busy.
+/// Any idle thread above the minimum dies after a few seconds.
 pub struct TaskPool {
     sharing: Arc<Sharing>,
 }
 
+struct State {
+    todo: VecDeque<Box<dyn FnMut() + Send>>,
+    /// threads alive, busy or idle
+    threads: usize,
+    /// threads blocked in `wait`, not yet promised a task
+    idle: usize,
+    closing: bool,
+}
+
 struct Sharing {
-    // list of the tasks to be done by worker threads
-    todo: Mutex<VecDeque<Box<dyn FnMut() + Send>>>,
-
-    // condvar that will be notified whenever a task is added to `todo`
+    state: Mutex<State>,
     condvar: Condvar,
-
-    // number of total worker threads running
-    active_tasks: AtomicUsize,
-
-    // number of idle worker threads
-    waiting_tasks: AtomicUsize,
 }
 
-/// Minimum number of active threads.
-static MIN_THREADS: usize = 4;
-
-struct Registration<'a> {
-    nb: &'a AtomicUsize,
-}
-
-impl<'a> Registration<'a> {
-    fn new(nb: &'a AtomicUsize) -> Registration<'a> {
-        nb.fetch_add(1, Ordering::Release);
-        Registration { nb }
-    }
-}
-
-impl<'a> Drop for Registration<'a> {
-    fn drop(&mut self) {
-        self.nb.fetch_sub(1, Ordering::Release);
-    }
-}
+/// Minimum number of threads kept alive.
+const MIN_THREADS: usize = 4;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl TaskPool {
     pub fn new() -> TaskPool {
         let pool = TaskPool {
             sharing: Arc::new(Sharing {
-                todo: Mutex::new(VecDeque::new()),
+                state: Mutex::new(State {
+                    todo: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    closing: false,
+                }),
                 condvar: Condvar::new(),
-                active_tasks: AtomicUsize::new(0),
-                waiting_tasks: AtomicUsize::new(0),
             }),
         };
-
         for _ in 0..MIN_THREADS {
             pool.add_thread(None)
         }
-
         pool
     }
 
-    /// Executes a function in a thread.
-    /// If no thread is available, spawns a new one.
+    /// Executes a function in a thread: an idle one if there is one that is
+    /// not already promised a queued task, else a new one.
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
-
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
-            self.add_thread(Some(code));
-        } else {
-            queue.push_back(code);
+        let mut state = self.sharing.state.lock().unwrap();
+        if state.idle > 0 {
+            // promise this task to one idle thread right now, under the lock
+            state.idle -= 1;
+            state.todo.push_back(code);
+            drop(state);
             self.sharing.condvar.notify_one();
+        } else {
+            drop(state);
+            self.add_thread(Some(code));
         }
     }
 
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
+        sharing.state.lock().unwrap().threads += 1;
 
         thread::spawn(move || {
-            let sharing = sharing;
-            let _active_guard = Registration::new(&sharing.active_tasks);
-
             if let Some(mut f) = initial_fn {
                 f();
             }
-
             loop {
-                let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
-
-                    let task;
+                let mut task = {
+                    let mut state = sharing.state.lock().unwrap();
+                    state.idle += 1;
                     loop {
-                        if let Some(poped_task) = todo.pop_front() {
-                            task = poped_task;
-                            break;
+                        if let Some(task) = state.todo.pop_front() {
+                            // `spawn` already took this thread out of `idle`
+                            break task;
                         }
-                        let _waiting_guard = Registration::new(&sharing.waiting_tasks);
-
-                        let received =
-                            if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
-                                true
-                            } else {
-                                let (new_lock, waitres) = sharing
-                                    .condvar
-                                    .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
-                                todo = new_lock;
-                                !waitres.timed_out()
-                            };
-
-                        if !received && todo.is_empty() {
+                        if state.closing {
+                            state.idle -= 1;
+                            state.threads -= 1;
                             return;
                         }
+                        if state.threads <= MIN_THREADS {
+                            state = sharing.condvar.wait(state).unwrap();
+                        } else {
+                            let (new_state, timeout) =
+                                sharing.condvar.wait_timeout(state, IDLE_TIMEOUT).unwrap();
+                            state = new_state;
+                            if timeout.timed_out() && state.todo.is_empty() {
+                                state.idle -= 1;
+                                state.threads -= 1;
+                                return;
+                            }
+                        }
                     }
-
-                    task
                 };
-
                 task();
             }
         });
@@ -129,9 +115,7 @@ impl TaskPool {
 
 impl Drop for TaskPool {
     fn drop(&mut self) {
-        self.sharing
-            .active_tasks
-            .store(999_999_999, Ordering::Release);
+        self.sharing.state.lock().unwrap().closing = true;
         self.sharing.condvar.notify_all();
     }
 }
