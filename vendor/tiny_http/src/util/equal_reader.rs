@@ -64,12 +64,18 @@ where
     R: Read,
 {
     fn drop(&mut self) {
-        let mut remaining_to_read = self.size;
+        // xivo-confd patch: drain an unread body through a small buffer, and
+        // only up to 1 MiB (upstream allocated the whole remaining size at
+        // once). Past that the bytes are left unread: the connection then
+        // fails to parse a next request and is closed.
+        let mut remaining_to_read = self.size.min(1024 * 1024);
+        let mut buf = vec![0; remaining_to_read.min(64 * 1024)];
 
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
+            let want = remaining_to_read.min(buf.len());
+            let buf = &mut buf[..want];
 
-            match self.reader.read(&mut buf) {
+            match self.reader.read(buf) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;

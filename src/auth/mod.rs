@@ -1,0 +1,225 @@
+//! Who is asking, and may they. The gate answers `authorize(request, acl)`
+//! from, in order: the web-services IP allowlist, an `X-Auth-Token`, HTTP
+//! Digest. Nothing else in the server knows how a request was authenticated.
+//!
+//! Tokens and web-services users are cached in memory; the cache is dropped
+//! whenever anything commits (our own writes, or another connection's, seen
+//! through `PRAGMA data_version`), so a revoke or a CLI change applies at once.
+
+pub mod acl;
+pub mod api;
+pub mod digest;
+pub mod secrets;
+pub mod tokens;
+pub mod webservice;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{ApiRequest, ListenerKind};
+use digest::{DigestAuth, Failure};
+use rusqlite::Connection;
+use std::collections::HashMap;
+use tokens::Token;
+use webservice::WebServiceUser;
+
+/// Most tokens kept in memory; past it the cache starts over.
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
+pub struct Gate {
+    trust_loopback: bool,
+    digest: DigestAuth,
+    ws_users: Option<Vec<WebServiceUser>>,
+    /// token secret -> token (None: known not to exist)
+    tokens: HashMap<String, Option<Token>>,
+}
+
+impl Gate {
+    pub fn new(config: &Config) -> Gate {
+        Gate {
+            trust_loopback: config.http.trust_loopback,
+            digest: DigestAuth::new(
+                &config.auth.realm,
+                config.auth.nonce_lifetime,
+                config.auth.digest_sha256,
+            ),
+            ws_users: None,
+            tokens: HashMap::new(),
+        }
+    }
+
+    /// Forgets every cached row; called after any commit.
+    pub fn invalidate(&mut self) {
+        self.ws_users = None;
+        self.tokens.clear();
+    }
+
+    pub fn realm(&self) -> &str {
+        self.digest.realm()
+    }
+
+    pub fn purge(&mut self, now: u64) {
+        self.digest.purge(now);
+    }
+
+    pub fn ws_users(&mut self, conn: &Connection) -> ApiResult<&[WebServiceUser]> {
+        if self.ws_users.is_none() {
+            self.ws_users = Some(webservice::load_all(conn)?);
+        }
+        Ok(self.ws_users.as_deref().unwrap_or(&[]))
+    }
+
+    /// The token behind a secret, expired or not.
+    pub fn token(&mut self, conn: &Connection, secret: &str) -> ApiResult<Option<Token>> {
+        if let Some(found) = self.tokens.get(secret) {
+            return Ok(found.clone());
+        }
+        let found = tokens::find(conn, secret)?;
+        if self.tokens.len() >= TOKEN_CACHE_SIZE {
+            self.tokens.clear();
+        }
+        self.tokens.insert(secret.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// Admits the request if it is granted `required` (an ACL such as
+    /// `confd.users.7.update`).
+    pub fn authorize(
+        &mut self,
+        conn: &Connection,
+        request: &ApiRequest,
+        required: &str,
+    ) -> ApiResult<()> {
+        if let Some(peer) = request.peer {
+            if self.trust_loopback && request.listener == ListenerKind::Http && peer.is_loopback() {
+                return Ok(());
+            }
+            // the socket's peer only: X-Forwarded-For is never looked at
+            let users = self.ws_users(conn)?;
+            if users
+                .iter()
+                .any(|u| u.host == Some(peer) && acl::granted(&u.acls, required, &[]))
+            {
+                return Ok(());
+            }
+        }
+        if let Some(secret) = request.auth_token.as_deref() {
+            let now = crate::db::now();
+            return match self.token(conn, secret)? {
+                Some(token) if !token.expired(now) => {
+                    if acl::granted(&token.acls, required, &token.me()) {
+                        Ok(())
+                    } else {
+                        Err(ApiError::unauthorized(format!(
+                            "Unauthorized: the token does not grant {required}"
+                        )))
+                    }
+                }
+                _ => Err(ApiError::Unauthorized {
+                    message: "Unauthorized: unknown or expired token".into(),
+                    challenge: true,
+                }),
+            };
+        }
+        if let Some(header) = request.authorization.as_deref() {
+            if header.len() > 6 && header[..6].eq_ignore_ascii_case("digest") {
+                let now = crate::db::now() as u64;
+                let target = request.path.as_str();
+                let method = request.method_name.as_str();
+                let users = match self.ws_users.take() {
+                    Some(users) => users,
+                    None => webservice::load_all(conn)?,
+                };
+                let verdict = self.digest.verify(header, method, target, &users, now);
+                let outcome = match verdict {
+                    Ok(index) if acl::granted(&users[index].acls, required, &[]) => Ok(()),
+                    Ok(index) => Err(ApiError::unauthorized(format!(
+                        "Unauthorized: {} is not granted {required}",
+                        users[index].login
+                    ))),
+                    Err(Failure::Stale) => Err(ApiError::StaleNonce),
+                    Err(Failure::Invalid) => Err(ApiError::Unauthorized {
+                        message: "Unauthorized: wrong digest credentials".into(),
+                        challenge: true,
+                    }),
+                };
+                self.ws_users = Some(users);
+                return outcome;
+            }
+        }
+        Err(ApiError::Unauthorized {
+            message: "Unauthorized: credentials needed (X-Auth-Token or HTTP Digest)".into(),
+            challenge: true,
+        })
+    }
+
+    /// `WWW-Authenticate` values for a 401 that asks for Digest.
+    pub fn challenges(&self, stale: bool) -> Vec<String> {
+        self.digest.challenges(crate::db::now() as u64, stale)
+    }
+}
+
+/// `Authorization: Basic base64(login:password)`
+pub fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64_decode(encoded.trim())?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (login, password) = text.split_once(':')?;
+    Some((login.to_string(), password.to_string()))
+}
+
+fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = input.trim_end_matches('=').as_bytes();
+    if input.len() % 4 == 1 || input.len() > 4096 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let produced = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..produced {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        // "admin:pa:ss" — the password may itself hold a colon
+        assert_eq!(
+            basic_credentials("Basic YWRtaW46cGE6c3M="),
+            Some(("admin".into(), "pa:ss".into()))
+        );
+        assert_eq!(
+            basic_credentials("Basic YTpi"),
+            Some(("a".into(), "b".into()))
+        );
+        assert_eq!(basic_credentials("Bearer x"), None);
+        assert_eq!(basic_credentials("Basic ***"), None);
+    }
+}

@@ -1,0 +1,141 @@
+//! Command-line parsing and the commands that are not the server.
+
+use crate::auth::webservice;
+use crate::config::Config;
+use std::io::BufRead;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+usage:
+  xivo-confd [--config FILE] serve
+  xivo-confd [--config FILE] webservice add --login LOGIN [--password PASSWORD]
+                                            [--host IP] [--acl ACL]...
+  xivo-confd [--config FILE] webservice list
+  xivo-confd [--config FILE] webservice remove --login LOGIN
+
+Without --config the embedded defaults apply (see xivo.toml.example).
+Without --password, `webservice add` reads the password from the first line
+of standard input, so it does not show in the process list.";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut config_path: Option<PathBuf> = None;
+    let mut rest: Vec<&str> = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--config" | "-c" => {
+                config_path = Some(iter.next().ok_or("--config needs a file")?.into());
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            "--version" | "-V" => {
+                println!("xivo-confd {}", env!("CARGO_PKG_VERSION"));
+                return Ok(());
+            }
+            other => rest.push(other),
+        }
+    }
+    let config = Config::load(config_path.as_deref())?;
+    match rest.as_slice() {
+        ["serve"] => {
+            crate::logging::init(&config.log)?;
+            crate::server::run(config)
+        }
+        ["webservice", "add", options @ ..] => webservice_add(&config, options),
+        ["webservice", "list"] => webservice_list(&config),
+        ["webservice", "remove", options @ ..] => {
+            let options = Options::parse(options, &["--login"])?;
+            let login = options.one("--login")?.ok_or("--login is required")?;
+            let conn = crate::db::open(&config.database.path)?;
+            if webservice::remove(&conn, login)? {
+                println!("removed web-services user {login}");
+                Ok(())
+            } else {
+                Err(format!("no web-services user {login}"))
+            }
+        }
+        [] => Err(format!("a command is needed\n{USAGE}")),
+        _ => Err(format!("unknown command: {}\n{USAGE}", rest.join(" "))),
+    }
+}
+
+fn webservice_add(config: &Config, options: &[&str]) -> Result<(), String> {
+    let options = Options::parse(options, &["--login", "--password", "--host", "--acl"])?;
+    let login = options.one("--login")?.ok_or("--login is required")?;
+    let password = match options.one("--password")? {
+        Some(password) => password.to_string(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let host: Option<IpAddr> = options
+        .one("--host")?
+        .map(|h| {
+            h.parse()
+                .map_err(|_| format!("--host {h:?} is not an IP address"))
+        })
+        .transpose()?;
+    let acls: Vec<String> = options.all("--acl").map(str::to_string).collect();
+    let conn = crate::db::open(&config.database.path)?;
+    webservice::add(&conn, &config.auth.realm, login, &password, host, &acls)?;
+    println!("added web-services user {login}");
+    Ok(())
+}
+
+fn webservice_list(config: &Config) -> Result<(), String> {
+    let conn = crate::db::open(&config.database.path)?;
+    let users = webservice::load_all(&conn).map_err(|e| e.to_string())?;
+    println!("{:<24} {:<40} ACLS", "LOGIN", "HOST");
+    for user in users {
+        let host = user
+            .host
+            .map(|h| h.to_string())
+            .unwrap_or_else(|| "-".into());
+        println!("{:<24} {:<40} {}", user.login, host, user.acls.join(","));
+    }
+    Ok(())
+}
+
+/// `--name value` pairs, each name from an allowed list.
+struct Options<'a> {
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Options<'a> {
+    fn parse(args: &[&'a str], allowed: &[&str]) -> Result<Options<'a>, String> {
+        let mut pairs = Vec::new();
+        let mut iter = args.iter();
+        while let Some(name) = iter.next() {
+            if !allowed.contains(name) {
+                return Err(format!("unknown option {name}\n{USAGE}"));
+            }
+            let value = iter.next().ok_or_else(|| format!("{name} needs a value"))?;
+            pairs.push((*name, *value));
+        }
+        Ok(Options { pairs })
+    }
+
+    fn one(&self, name: &'a str) -> Result<Option<&'a str>, String> {
+        let mut values = self.all(name);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(format!("{name} given twice"));
+        }
+        Ok(first)
+    }
+
+    fn all(&self, name: &'a str) -> impl Iterator<Item = &'a str> + '_ {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+}

@@ -1,0 +1,139 @@
+//! The SQLite file: connection set-up, schema migrations, and the one list
+//! builder every resource uses (`list`).
+
+pub mod list;
+
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use std::path::Path;
+
+/// Schema steps, applied in order; `PRAGMA user_version` records how many
+/// have been applied. A later schema change is a new entry here, never an
+/// edit of an applied one.
+const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+
+/// Opens (creating if needed) the database with the pragmas every connection
+/// of this product uses, and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, String> {
+    let conn =
+        Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    configure(&conn).map_err(|e| format!("cannot configure {}: {e}", path.display()))?;
+    migrate(&conn).map_err(|e| format!("cannot migrate {}: {e}", path.display()))?;
+    // the instance uuid is made once, with the database, and never changes
+    conn.execute(
+        "INSERT OR IGNORE INTO infos (key, value) VALUES ('uuid', ?1)",
+        [uuid::Uuid::new_v4().to_string()],
+    )
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL: readers (the CLI, backups) never block the server. FULL: every
+    // answered write is on disk, across power loss.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    // casefold(text): Unicode lowercase, for case-insensitive search beyond
+    // ASCII (SQLite's lower() and LIKE fold ASCII only)
+    conn.create_scalar_function(
+        "casefold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| t.to_lowercase()))
+        },
+    )?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database schema (version {applied}) is newer than this program ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// `PRAGMA data_version`: changes when another connection commits, so the
+/// server notices changes made by the CLI (or any other writer) cheaply.
+pub fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |row| row.get(0))
+}
+
+/// Seconds since the Unix epoch, with sub-second precision.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn temp_db(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xivo-db-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("test.db");
+        std::fs::remove_file(&path).ok();
+        path
+    }
+
+    #[test]
+    fn new_database_gets_schema_and_version() {
+        let path = temp_db("fresh");
+        let conn = open(&path).expect("opens");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+        drop(conn);
+        // reopening applies nothing twice
+        let conn = open(&path).expect("reopens");
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .expect("users table");
+        assert_eq!(users, 0);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let path = temp_db("newer");
+        let conn = open(&path).expect("opens");
+        conn.pragma_update(None, "user_version", 999).expect("set");
+        drop(conn);
+        let error = open(&path).err().expect("refused");
+        assert!(error.contains("newer"), "{error}");
+    }
+
+    #[test]
+    fn data_version_moves_on_another_connections_commit() {
+        let path = temp_db("dv");
+        let server = open(&path).expect("opens");
+        let before = data_version(&server).expect("dv");
+        let cli = open(&path).expect("second connection");
+        cli.execute("INSERT INTO infos (key, value) VALUES ('probe', 'x')", [])
+            .expect("write");
+        assert_ne!(data_version(&server).expect("dv"), before);
+    }
+}

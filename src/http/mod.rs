@@ -1,0 +1,253 @@
+//! HTTP plumbing: listeners and their sockets, the blocking-I/O pool, TLS
+//! material, and the request/response types handlers see. Nothing here knows
+//! about the API itself.
+
+pub mod listener;
+pub mod pool;
+pub mod tls;
+
+use std::net::IpAddr;
+
+/// Which listener a request came in on; it decides the scheme of the links
+/// and which service (confd or the token API) answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    Http,
+    Https,
+    Auth,
+}
+
+impl ListenerKind {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            ListenerKind::Http => "http",
+            ListenerKind::Https | ListenerKind::Auth => "https",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Other,
+}
+
+impl Method {
+    pub fn parse(method: &str) -> Method {
+        match method {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            _ => Method::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Other => "OTHER",
+        }
+    }
+
+    /// Whether the request may change data (and so runs in a write transaction).
+    pub fn writes(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Delete)
+    }
+}
+
+/// A request as the handlers see it: everything already read from the socket.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The raw method, for the access log when it is not one we serve.
+    pub method_name: String,
+    /// Percent-decoded path, without the query string.
+    pub path: String,
+    /// Decoded query parameters, in order.
+    pub query: Vec<(String, String)>,
+    pub accept: Option<String>,
+    pub content_type: Option<String>,
+    pub authorization: Option<String>,
+    pub auth_token: Option<String>,
+    pub host: Option<String>,
+    pub body: Vec<u8>,
+    pub peer: Option<IpAddr>,
+    pub listener: ListenerKind,
+}
+
+impl ApiRequest {
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `scheme://host` for absolute links, from the Host header the client used.
+    pub fn base_url(&self, fallback_host: &str) -> String {
+        let host = self
+            .host
+            .as_deref()
+            .filter(|h| is_sane_host(h))
+            .unwrap_or(fallback_host);
+        format!("{}://{}", self.listener.scheme(), host)
+    }
+}
+
+/// A Host header goes into every link we render: keep it to characters a
+/// host[:port] can have, so a hostile value cannot inject anything.
+fn is_sane_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+}
+
+/// A response ready to be written.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, value: &serde_json::Value) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    pub fn raw_json(status: u16, body: Vec<u8>) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn no_content() -> ApiResponse {
+        ApiResponse {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> ApiResponse {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as space when `plus_is_space`, for query
+/// strings). Invalid escapes are kept as they are; invalid UTF-8 is replaced.
+pub fn percent_decode(input: &str, plus_is_space: bool) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+                    (Some(high), Some(low)) => {
+                        out.push(high * 16 + low);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits a request target into its decoded path and query parameters.
+pub fn split_target(target: &str) -> (String, Vec<(String, String)>) {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, query),
+        None => (target, ""),
+    };
+    let params = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (percent_decode(key, true), percent_decode(value, true)),
+            None => (percent_decode(pair, true), String::new()),
+        })
+        .collect();
+    (percent_decode(path, false), params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_splits_and_decodes() {
+        let (path, query) = split_target("/1.1/users?search=jean+luc&order=lastname&q=%C3%A9");
+        assert_eq!(path, "/1.1/users");
+        assert_eq!(
+            query,
+            vec![
+                ("search".to_string(), "jean luc".to_string()),
+                ("order".to_string(), "lastname".to_string()),
+                ("q".to_string(), "é".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_escapes_are_kept() {
+        assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("%zz%4", false), "%zz%4");
+        assert_eq!(percent_decode("%ff", false), "\u{fffd}");
+    }
+
+    #[test]
+    fn hostile_host_header_is_not_used_in_links() {
+        let mut request = ApiRequest {
+            method: Method::Get,
+            method_name: "GET".into(),
+            path: "/".into(),
+            query: vec![],
+            accept: None,
+            content_type: None,
+            authorization: None,
+            auth_token: None,
+            host: Some("evil\"><script>".into()),
+            body: vec![],
+            peer: None,
+            listener: ListenerKind::Https,
+        };
+        assert_eq!(request.base_url("localhost:9486"), "https://localhost:9486");
+        request.host = Some("pbx.example.com:9486".into());
+        assert_eq!(request.base_url("x"), "https://pbx.example.com:9486");
+    }
+}

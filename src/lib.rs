@@ -1,0 +1,14 @@
+//! xivo-confd: the XiVO confd 1.1 and xivo-auth 0.1 REST APIs over SQLite.
+//! `main.rs` is the command line; everything else lives here so tests and
+//! benchmarks can reach it.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod resources;
+pub mod routes;
+pub mod server;

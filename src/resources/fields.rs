@@ -1,0 +1,362 @@
+//! Table-driven body validation. A resource declares its fields once (type,
+//! bounds, whether required or nullable, an extra check); `validate` turns a
+//! JSON body into checked column values or the reference's error message.
+
+use crate::error::{ApiError, ApiResult};
+use rusqlite::types::Value as SqlValue;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A string of at most `max` characters.
+    Text {
+        max: usize,
+    },
+    Bool,
+    /// An integer in `min..=max`, a multiple of `step` (from `min`).
+    Int {
+        min: i64,
+        max: i64,
+        step: i64,
+    },
+}
+
+/// An extra check on a text value; the error text follows `field 'x': `.
+pub type Check = fn(&str) -> Result<(), String>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Must be present and non-null on create; may never be set to null.
+    pub required: bool,
+    /// null accepted (clears the value). A non-nullable, non-required field
+    /// given null on create takes its default.
+    pub nullable: bool,
+    /// An empty string is stored as null, as the reference did.
+    pub empty_is_null: bool,
+    pub check: Option<Check>,
+}
+
+impl Field {
+    pub const fn text(name: &'static str, max: usize) -> Field {
+        Field {
+            name,
+            kind: Kind::Text { max },
+            required: false,
+            nullable: true,
+            empty_is_null: false,
+            check: None,
+        }
+    }
+
+    pub const fn boolean(name: &'static str) -> Field {
+        Field {
+            name,
+            kind: Kind::Bool,
+            required: false,
+            nullable: false,
+            empty_is_null: false,
+            check: None,
+        }
+    }
+
+    pub const fn integer(name: &'static str, min: i64, max: i64, step: i64) -> Field {
+        Field {
+            name,
+            kind: Kind::Int { min, max, step },
+            required: false,
+            nullable: false,
+            empty_is_null: false,
+            check: None,
+        }
+    }
+
+    pub const fn required(mut self) -> Field {
+        self.required = true;
+        self.nullable = false;
+        self
+    }
+
+    pub const fn empty_is_null(mut self) -> Field {
+        self.empty_is_null = true;
+        self
+    }
+
+    pub const fn check(mut self, check: Check) -> Field {
+        self.check = Some(check);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Update,
+}
+
+/// Checked values, in declaration order, keyed by field name. A field a
+/// create left out (or gave null with a default) is absent: the table's
+/// default applies.
+pub type Values = Vec<(&'static str, SqlValue)>;
+
+/// Validates `body` against `fields`. `ignored` names read-only fields a
+/// client may send back as it read them (`id`, `uuid`, `links`, ...).
+pub fn validate(
+    fields: &[Field],
+    ignored: &[&str],
+    body: &Map<String, Value>,
+    mode: Mode,
+) -> ApiResult<Values> {
+    let mut unknown: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !fields.iter().any(|f| f.name == *key) && !ignored.contains(key))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        return Err(ApiError::input(format!(
+            "unknown parameters: {}",
+            unknown.join(", ")
+        )));
+    }
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required)
+        .filter(|f| match body.get(f.name) {
+            None => mode == Mode::Create,
+            Some(Value::Null) => true,
+            Some(_) => false,
+        })
+        .map(|f| f.name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::input(format!(
+            "missing parameters: {}",
+            missing.join(", ")
+        )));
+    }
+    let mut values = Vec::with_capacity(body.len());
+    for field in fields {
+        let Some(value) = body.get(field.name) else {
+            continue;
+        };
+        if value.is_null() {
+            if field.nullable {
+                values.push((field.name, SqlValue::Null));
+            } else if mode == Mode::Update {
+                return Err(wrong_type(field));
+            }
+            continue;
+        }
+        values.push((field.name, convert(field, value)?));
+    }
+    Ok(values)
+}
+
+fn convert(field: &Field, value: &Value) -> ApiResult<SqlValue> {
+    match field.kind {
+        Kind::Text { max } => {
+            let text = value.as_str().ok_or_else(|| wrong_type(field))?;
+            if text.is_empty() && field.empty_is_null {
+                return Ok(SqlValue::Null);
+            }
+            if text.chars().count() > max {
+                return Err(field_error(
+                    field,
+                    format!("string too long (at most {max} characters)"),
+                ));
+            }
+            if let Some(check) = field.check {
+                check(text).map_err(|message| field_error(field, message))?;
+            }
+            Ok(SqlValue::Text(text.to_string()))
+        }
+        Kind::Bool => value
+            .as_bool()
+            .map(|b| SqlValue::Integer(b as i64))
+            .ok_or_else(|| wrong_type(field)),
+        Kind::Int { min, max, step } => {
+            let number = value.as_i64().ok_or_else(|| wrong_type(field))?;
+            if number < min || number > max || (number - min) % step != 0 {
+                return Err(ApiError::input(format!(
+                    "{} is outside of range ('min': {min}, 'max': {max}, 'step': {step})",
+                    field.name
+                )));
+            }
+            Ok(SqlValue::Integer(number))
+        }
+    }
+}
+
+fn field_error(field: &Field, message: String) -> ApiError {
+    ApiError::input(format!("field '{}': {message}", field.name))
+}
+
+fn wrong_type(field: &Field) -> ApiError {
+    let expected = match field.kind {
+        Kind::Text { .. } => "a string",
+        Kind::Bool => "a boolean",
+        Kind::Int { min, .. } if min >= 0 => "a positive integer",
+        Kind::Int { .. } => "an integer",
+    };
+    field_error(field, format!("wrong type. Should be {expected}"))
+}
+
+/// The JSON value of a column read back as the field's kind.
+pub fn to_json(kind: Kind, value: SqlValue) -> Value {
+    match (kind, value) {
+        (_, SqlValue::Null) => Value::Null,
+        (Kind::Bool, SqlValue::Integer(i)) => Value::Bool(i != 0),
+        (_, SqlValue::Integer(i)) => Value::from(i),
+        (_, SqlValue::Real(r)) => Value::from(r),
+        (_, SqlValue::Text(t)) => Value::String(t),
+        (_, SqlValue::Blob(_)) => Value::Null,
+    }
+}
+
+/// Parses a request body as a JSON object; an empty body is an empty object.
+pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::input("the body must be a JSON object")),
+        Err(error) => Err(ApiError::input(format!(
+            "the body is not valid JSON: {error}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const FIELDS: &[Field] = &[
+        Field::text("firstname", 8).required(),
+        Field::text("lastname", 8).empty_is_null(),
+        Field::boolean("enabled"),
+        Field::integer("ring_seconds", 0, 60, 5),
+        Field::text("code", 8).check(|v| {
+            if v.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(())
+            } else {
+                Err("digits only".into())
+            }
+        }),
+    ];
+
+    fn run(body: Value, mode: Mode) -> Result<Values, String> {
+        let map = body.as_object().cloned().unwrap_or_default();
+        validate(FIELDS, &["id", "links"], &map, mode).map_err(|e| e.message())
+    }
+
+    #[test]
+    fn missing_required_on_create_and_null_on_update() {
+        assert_eq!(
+            run(json!({}), Mode::Create),
+            Err("Input Error - missing parameters: firstname".into())
+        );
+        assert!(run(json!({}), Mode::Update).is_ok());
+        assert_eq!(
+            run(json!({"firstname": null}), Mode::Update),
+            Err("Input Error - missing parameters: firstname".into())
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_but_read_only_ones_ignored() {
+        assert_eq!(
+            run(json!({"firstname": "a", "zz": 1, "foo": 2}), Mode::Create),
+            Err("Input Error - unknown parameters: foo, zz".into())
+        );
+        let values = run(
+            json!({"firstname": "a", "id": 3, "links": []}),
+            Mode::Update,
+        )
+        .expect("ok");
+        assert_eq!(values, vec![("firstname", SqlValue::Text("a".into()))]);
+    }
+
+    #[test]
+    fn types_are_strict() {
+        assert_eq!(
+            run(json!({"firstname": 1}), Mode::Create),
+            Err("Input Error - field 'firstname': wrong type. Should be a string".into())
+        );
+        assert_eq!(
+            run(json!({"firstname": "a", "enabled": "true"}), Mode::Create),
+            Err("Input Error - field 'enabled': wrong type. Should be a boolean".into())
+        );
+        assert_eq!(
+            run(
+                json!({"firstname": "a", "ring_seconds": "10"}),
+                Mode::Create
+            ),
+            Err(
+                "Input Error - field 'ring_seconds': wrong type. Should be a positive integer"
+                    .into()
+            )
+        );
+        assert_eq!(
+            run(
+                json!({"firstname": "a", "ring_seconds": 10.5}),
+                Mode::Create
+            ),
+            Err(
+                "Input Error - field 'ring_seconds': wrong type. Should be a positive integer"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn ranges_lengths_and_checks() {
+        assert_eq!(
+            run(json!({"firstname": "a", "ring_seconds": 7}), Mode::Create),
+            Err(
+                "Input Error - ring_seconds is outside of range ('min': 0, 'max': 60, 'step': 5)"
+                    .into()
+            )
+        );
+        assert!(run(json!({"firstname": "a", "ring_seconds": 60}), Mode::Create).is_ok());
+        assert_eq!(
+            run(json!({"firstname": "123456789"}), Mode::Create),
+            Err("Input Error - field 'firstname': string too long (at most 8 characters)".into())
+        );
+        assert_eq!(
+            run(json!({"firstname": "a", "code": "12a"}), Mode::Create),
+            Err("Input Error - field 'code': digits only".into())
+        );
+    }
+
+    #[test]
+    fn nulls_and_empty_strings() {
+        let values = run(
+            json!({"firstname": "a", "lastname": "", "enabled": null}),
+            Mode::Create,
+        )
+        .expect("null takes the default on create");
+        assert_eq!(
+            values,
+            vec![
+                ("firstname", SqlValue::Text("a".into())),
+                ("lastname", SqlValue::Null)
+            ]
+        );
+        assert_eq!(
+            run(json!({"enabled": null}), Mode::Update),
+            Err("Input Error - field 'enabled': wrong type. Should be a boolean".into())
+        );
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert!(parse_object(b"").expect("empty").is_empty());
+        assert!(parse_object(b"[1]").is_err());
+        assert!(parse_object(b"{").is_err());
+        assert_eq!(parse_object(br#"{"a":1}"#).expect("object").len(), 1);
+    }
+}

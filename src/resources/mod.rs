@@ -1,0 +1,132 @@
+//! API resources. Each `<name>.rs` declares its fields and list columns and
+//! keeps only the rules that are its own; what every resource does the same
+//! way (handler context, links, inserts and updates from checked values)
+//! lives here.
+
+pub mod fields;
+pub mod infos;
+pub mod users;
+
+use crate::auth::Gate;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{ApiRequest, ApiResponse};
+use fields::Values;
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use serde_json::{Map, Value, json};
+
+/// What a handler gets: the database (inside the request's transaction for
+/// writes), the request, the path parameters, and the auth state.
+pub struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub request: &'a ApiRequest,
+    pub params: Vec<&'a str>,
+    pub base_url: String,
+    pub gate: &'a mut Gate,
+    pub config: &'a Config,
+}
+
+impl Ctx<'_> {
+    /// The n-th `{...}` of the route's path.
+    pub fn param(&self, index: usize) -> &str {
+        self.params.get(index).copied().unwrap_or("")
+    }
+
+    pub fn json_body(&self) -> ApiResult<Map<String, Value>> {
+        fields::parse_object(&self.request.body)
+    }
+
+    /// `{"rel": <collection>, "href": <absolute url of the object>}`
+    pub fn link(&self, collection: &str, id: i64) -> Value {
+        json!({"rel": collection, "href": self.href(collection, id)})
+    }
+
+    pub fn href(&self, collection: &str, id: i64) -> String {
+        format!("{}/1.1/{collection}/{id}", self.base_url)
+    }
+
+    /// 201 with the new object and its `Location`.
+    pub fn created(&self, collection: &str, id: i64, body: Value) -> ApiResponse {
+        ApiResponse::json(201, &body).with_header("Location", self.href(collection, id))
+    }
+}
+
+/// How a path names one object: by numeric id or by uuid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    Id(i64),
+    Uuid(String),
+}
+
+impl Key {
+    /// Digits are an id, the 8-4-4-4-12 hex shape a uuid (lowercased);
+    /// anything else names no resource, like an unknown path.
+    pub fn parse(text: &str) -> ApiResult<Key> {
+        if !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse().map(Key::Id).map_err(|_| ApiError::NoRoute);
+        }
+        if crate::auth::secrets::is_uuid_shaped(text) {
+            return Ok(Key::Uuid(text.to_ascii_lowercase()));
+        }
+        Err(ApiError::NoRoute)
+    }
+
+    pub fn not_found(&self, resource: &'static str) -> ApiError {
+        match self {
+            Key::Id(id) => ApiError::not_found(resource, "id", *id),
+            Key::Uuid(uuid) => ApiError::not_found(resource, "uuid", uuid.clone()),
+        }
+    }
+}
+
+/// `INSERT INTO table (...) VALUES (...)` from checked values plus the
+/// resource's own columns; returns the new row id.
+pub fn insert(conn: &Connection, table: &str, values: &Values) -> rusqlite::Result<i64> {
+    let columns: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
+    let marks = vec!["?"; columns.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({marks})",
+        columns.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values.iter().map(|(_, v)| v)))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// `UPDATE table SET ... WHERE id = ?` from checked values.
+pub fn update(conn: &Connection, table: &str, id: i64, values: &Values) -> rusqlite::Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let sets: Vec<String> = values
+        .iter()
+        .map(|(name, _)| format!("{name} = ?"))
+        .collect();
+    let sql = format!("UPDATE {table} SET {} WHERE id = ?", sets.join(", "));
+    let args = values
+        .iter()
+        .map(|(_, v)| v.clone())
+        .chain(std::iter::once(SqlValue::Integer(id)));
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(args))?;
+    Ok(())
+}
+
+/// The value of a checked field, if the body gave it.
+pub fn value_of<'v>(values: &'v Values, name: &str) -> Option<&'v SqlValue> {
+    values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// Sets (or adds) a value in a checked set.
+pub fn set_value(values: &mut Values, name: &'static str, value: SqlValue) {
+    match values.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => values.push((name, value)),
+    }
+}
+
+/// `{"total": N, "items": [...]}`
+pub fn list_response(total: i64, items: Vec<Value>) -> ApiResponse {
+    ApiResponse::json(200, &json!({"total": total, "items": items}))
+}
