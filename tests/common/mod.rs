@@ -1,0 +1,488 @@
+//! Test harness: starts the real binary on ephemeral loopback ports with a
+//! temporary database, and talks to it with a small HTTP/1.1 client over
+//! plain TCP or TLS (native-tls, certificate checks off for the generated
+//! self-signed certificate).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "proformatique";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_xivo-confd")
+}
+
+pub struct TestServer {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub http: String,
+    pub https: String,
+    pub auth: String,
+    child: Option<Child>,
+}
+
+impl TestServer {
+    /// A server with one web-services user, admin/proformatique.
+    pub fn start() -> TestServer {
+        Self::start_with("")
+    }
+
+    /// `extra` is appended to the generated config (TOML sections).
+    pub fn start_with(extra: &str) -> TestServer {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("xivo-it-{}-{n}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config = dir.join("xivo.toml");
+        let base = format!(
+            "[database]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[https]\nlisten = \"127.0.0.1:0\"\n\
+             [auth]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\nfile = \"{}\"\n",
+            dir.join("xivo.db").display(),
+            dir.join("server.log").display()
+        );
+        // `extra` sections are merged into the generated ones, key by key
+        let mut table: toml::Table = base.parse().expect("base config");
+        let extra: toml::Table = extra.parse().expect("extra config");
+        for (section, values) in extra {
+            match (table.get_mut(&section), values) {
+                (Some(toml::Value::Table(existing)), toml::Value::Table(values)) => {
+                    existing.extend(values)
+                }
+                (_, values) => {
+                    table.insert(section, values);
+                }
+            }
+        }
+        let text = toml::to_string(&table).expect("config text");
+        std::fs::write(&config, text).expect("config");
+        let mut server = TestServer {
+            dir,
+            config,
+            http: String::new(),
+            https: String::new(),
+            auth: String::new(),
+            child: None,
+        };
+        server.cli(&[
+            "webservice",
+            "add",
+            "--login",
+            ADMIN,
+            "--password",
+            ADMIN_PASSWORD,
+        ]);
+        server.launch();
+        server
+    }
+
+    /// Starts (or restarts) the serving process and learns its ports.
+    pub fn launch(&mut self) {
+        let mut child = Command::new(binary())
+            .args([
+                "--config",
+                self.config.to_str().expect("utf8 path"),
+                "serve",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("listening line");
+        assert!(
+            line.starts_with("xivo-confd listening"),
+            "unexpected first line: {line:?}"
+        );
+        let address = |name: &str| {
+            line.split_whitespace()
+                .find_map(|part| part.strip_prefix(&format!("{name}=")))
+                .unwrap_or_default()
+                .to_string()
+        };
+        self.http = address("http");
+        self.https = address("https");
+        self.auth = address("auth");
+        self.child = Some(child);
+    }
+
+    /// Runs a CLI command against the same config; panics on failure.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = self.cli_output(args);
+        assert!(
+            output.status.success(),
+            "cli {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    pub fn cli_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("cli runs")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Sends a signal and waits for the process to end; returns its status.
+    pub fn stop_with(&mut self, signal: &str) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .ok();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().ok();
+        child.wait().ok()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    pub fn https_client(&self) -> Client {
+        Client::tls(&self.https)
+    }
+
+    pub fn http_client(&self) -> Client {
+        Client::plain(&self.http)
+    }
+
+    pub fn auth_client(&self) -> Client {
+        Client::tls(&self.auth)
+    }
+
+    /// A fresh token for the admin web-services user.
+    pub fn token(&self) -> String {
+        let response = self.auth_client().send(
+            Request::post("/0.1/token", r#"{"backend": "xivo_ws", "expiration": 600}"#)
+                .basic(ADMIN, ADMIN_PASSWORD),
+        );
+        assert_eq!(response.status, 200, "token: {}", response.text());
+        response.json()["data"]["token"]
+            .as_str()
+            .expect("token string")
+            .to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn new(method: &str, path: &str) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn get(path: &str) -> Request {
+        Request::new("GET", path)
+    }
+
+    pub fn delete(path: &str) -> Request {
+        Request::new("DELETE", path)
+    }
+
+    pub fn post(path: &str, json: &str) -> Request {
+        Request::new("POST", path).json_body(json)
+    }
+
+    pub fn put(path: &str, json: &str) -> Request {
+        Request::new("PUT", path).json_body(json)
+    }
+
+    pub fn json_body(mut self, json: &str) -> Request {
+        self.body = json.as_bytes().to_vec();
+        self.header("Content-Type", "application/json")
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn token(self, token: &str) -> Request {
+        self.header("X-Auth-Token", token)
+    }
+
+    pub fn basic(self, login: &str, password: &str) -> Request {
+        let encoded = base64(format!("{login}:{password}").as_bytes());
+        self.header("Authorization", &format!("Basic {encoded}"))
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text()))
+    }
+
+    /// The error list's messages; panics unless the body is a list of strings.
+    pub fn errors(&self) -> Vec<String> {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not a JSON error list ({e}): {:?}", self.text()))
+    }
+}
+
+pub trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// A keep-alive HTTP/1.1 connection.
+pub struct Client {
+    address: String,
+    tls: bool,
+    /// local address to connect from (another 127.x address), if any
+    local: Option<String>,
+    stream: Option<BufReader<Box<dyn Stream>>>,
+}
+
+impl Client {
+    pub fn plain(address: &str) -> Client {
+        Client {
+            address: address.into(),
+            tls: false,
+            local: None,
+            stream: None,
+        }
+    }
+
+    pub fn tls(address: &str) -> Client {
+        Client {
+            address: address.into(),
+            tls: true,
+            local: None,
+            stream: None,
+        }
+    }
+
+    /// Connects from `local_ip` (e.g. 127.0.0.2: the whole 127/8 is loopback).
+    pub fn from_ip(mut self, local_ip: &str) -> Client {
+        self.local = Some(local_ip.into());
+        self
+    }
+
+    pub fn connect(address: &str, tls: bool) -> Box<dyn Stream> {
+        Self::connect_from(address, tls, None)
+    }
+
+    pub fn connect_from(address: &str, tls: bool, local: Option<&str>) -> Box<dyn Stream> {
+        let tcp = match local {
+            None => TcpStream::connect(address).expect("connect"),
+            Some(ip) => {
+                let target: std::net::SocketAddr = address.parse().expect("address");
+                let socket =
+                    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                        .expect("socket");
+                let from: std::net::SocketAddr = format!("{ip}:0").parse().expect("local address");
+                socket.bind(&from.into()).expect("bind local address");
+                socket.connect(&target.into()).expect("connect");
+                socket.into()
+            }
+        };
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        tcp.set_nodelay(true).ok();
+        if !tls {
+            return Box::new(tcp);
+        }
+        let connector = native_tls::TlsConnector::builder()
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true)
+            .build()
+            .expect("tls connector");
+        Box::new(connector.connect("localhost", tcp).expect("tls handshake"))
+    }
+
+    pub fn send(&mut self, request: Request) -> Response {
+        if self.stream.is_none() {
+            let stream = Self::connect_from(&self.address, self.tls, self.local.as_deref());
+            self.stream = Some(BufReader::new(stream));
+        }
+        let reader = self.stream.as_mut().expect("stream");
+        write_request(reader.get_mut(), &request, &self.address);
+        let response = read_response(reader, &request.method);
+        if response
+            .header("Connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        {
+            self.stream = None;
+        }
+        response
+    }
+}
+
+pub fn write_request(stream: &mut dyn Stream, request: &Request, host: &str) {
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nHost: {host}\r\n",
+        request.method, request.path
+    );
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", request.body.len()));
+    stream.write_all(head.as_bytes()).expect("write head");
+    stream.write_all(&request.body).expect("write body");
+    stream.flush().expect("flush");
+}
+
+pub fn read_response(reader: &mut dyn BufRead, method: &str) -> Response {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("status line");
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("header");
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    let mut response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if method == "HEAD" || status == 204 || status == 304 {
+        return response;
+    }
+    if let Some(length) = response
+        .header("Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        response.body = body;
+    } else if response
+        .header("Transfer-Encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).expect("chunk size");
+            let size = usize::from_str_radix(size.trim(), 16).expect("chunk size hex");
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).expect("chunk");
+            if size == 0 {
+                break;
+            }
+            response.body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        reader.read_to_end(&mut response.body).ok();
+    }
+    response
+}
+
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Answers a Digest challenge for `method uri`, with the digest_auth client.
+pub fn digest_header(
+    challenge: &str,
+    login: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+    nc: u32,
+) -> String {
+    let mut prompt =
+        digest_auth::WwwAuthenticateHeader::parse(challenge).expect("challenge parses");
+    prompt.nc = nc - 1;
+    let mut context = digest_auth::AuthContext::new(login, password, uri);
+    context.method = digest_auth::HttpMethod::from(method.to_string());
+    prompt
+        .respond(&context)
+        .expect("digest answer")
+        .to_header_string()
+}
