@@ -228,3 +228,36 @@ fn static_header(name: &'static str, value: &'static str) -> tiny_http::Header {
     tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
         .unwrap_or_else(|_| unreachable!("constant header {name}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The design rests on Linux copying these options from the listening
+    /// socket to every socket `accept` returns: prove it on this kernel.
+    #[test]
+    fn accepted_sockets_inherit_nodelay_and_timeouts() {
+        let limits = Limits {
+            max_body_bytes: 1024,
+            body_timeout: Duration::from_secs(1),
+            socket_timeout: Duration::from_secs(7),
+        };
+        let listener = bind("127.0.0.1:0", &limits).expect("bind");
+        let address = listener.local_addr().expect("address");
+        let _client = std::net::TcpStream::connect(address).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(
+            socket.tcp_nodelay().expect("nodelay"),
+            "TCP_NODELAY inherited"
+        );
+        assert_eq!(
+            socket.read_timeout().expect("rcvtimeo"),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            socket.write_timeout().expect("sndtimeo"),
+            Some(Duration::from_secs(7))
+        );
+    }
+}
