@@ -70,11 +70,11 @@ pub static ROUTES: &[Route] = &[
 ];
 
 /// The route serving `method path` for `service`, with the captured segments.
-pub fn find<'p>(
+pub fn find(
     service: Service,
     method: Method,
-    path: &'p str,
-) -> ApiResult<(&'static Route, Vec<&'p str>)> {
+    path: &str,
+) -> ApiResult<(&'static Route, Vec<&str>)> {
     let mut allowed: Vec<&'static str> = Vec::new();
     for route in ROUTES.iter().filter(|r| r.service == service) {
         let Some(params) = match_path(route.path, path) else {

@@ -452,9 +452,9 @@ fn ip_allowlist_uses_the_socket_peer_only() {
         "--host",
         "127.0.0.2",
     ]);
-    let mut from_allowed = Client::tls(&server.https).from_ip("127.0.0.2");
+    let mut from_allowed = Client::tls(&server.https).bound_to("127.0.0.2");
     assert_eq!(from_allowed.send(Request::get("/1.1/infos")).status, 200);
-    let mut from_other = Client::tls(&server.https).from_ip("127.0.0.3");
+    let mut from_other = Client::tls(&server.https).bound_to("127.0.0.3");
     let spoofed =
         from_other.send(Request::get("/1.1/infos").header("X-Forwarded-For", "127.0.0.2"));
     assert_eq!(spoofed.status, 401, "X-Forwarded-For is ignored");

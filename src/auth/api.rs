@@ -139,10 +139,10 @@ pub fn check(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
         Some(token) if !token.expired(crate::db::now()) => token,
         _ => return Err(no_such_token()),
     };
-    if let Some(scope) = ctx.request.query_param("scope") {
-        if !acl::granted(&token.acls, scope, &token.me()) {
-            return Err(ApiError::Forbidden(format!("Unauthorized for {scope}")));
-        }
+    if let Some(scope) = ctx.request.query_param("scope")
+        && !acl::granted(&token.acls, scope, &token.me())
+    {
+        return Err(ApiError::Forbidden(format!("Unauthorized for {scope}")));
     }
     if ctx.request.method == Method::Head {
         return Ok(ApiResponse::no_content());

@@ -120,31 +120,32 @@ impl Gate {
                 }),
             };
         }
-        if let Some(header) = request.authorization.as_deref() {
-            if header.len() > 6 && header[..6].eq_ignore_ascii_case("digest") {
-                let now = crate::db::now() as u64;
-                let target = request.path.as_str();
-                let method = request.method_name.as_str();
-                let users = match self.ws_users.take() {
-                    Some(users) => users,
-                    None => webservice::load_all(conn)?,
-                };
-                let verdict = self.digest.verify(header, method, target, &users, now);
-                let outcome = match verdict {
-                    Ok(index) if acl::granted(&users[index].acls, required, &[]) => Ok(()),
-                    Ok(index) => Err(ApiError::unauthorized(format!(
-                        "Unauthorized: {} is not granted {required}",
-                        users[index].login
-                    ))),
-                    Err(Failure::Stale) => Err(ApiError::StaleNonce),
-                    Err(Failure::Invalid) => Err(ApiError::Unauthorized {
-                        message: "Unauthorized: wrong digest credentials".into(),
-                        challenge: true,
-                    }),
-                };
-                self.ws_users = Some(users);
-                return outcome;
-            }
+        if let Some(header) = request.authorization.as_deref()
+            && header.len() > 6
+            && header[..6].eq_ignore_ascii_case("digest")
+        {
+            let now = crate::db::now() as u64;
+            let target = request.path.as_str();
+            let method = request.method_name.as_str();
+            let users = match self.ws_users.take() {
+                Some(users) => users,
+                None => webservice::load_all(conn)?,
+            };
+            let verdict = self.digest.verify(header, method, target, &users, now);
+            let outcome = match verdict {
+                Ok(index) if acl::granted(&users[index].acls, required, &[]) => Ok(()),
+                Ok(index) => Err(ApiError::unauthorized(format!(
+                    "Unauthorized: {} is not granted {required}",
+                    users[index].login
+                ))),
+                Err(Failure::Stale) => Err(ApiError::StaleNonce),
+                Err(Failure::Invalid) => Err(ApiError::Unauthorized {
+                    message: "Unauthorized: wrong digest credentials".into(),
+                    challenge: true,
+                }),
+            };
+            self.ws_users = Some(users);
+            return outcome;
         }
         Err(ApiError::Unauthorized {
             message: "Unauthorized: credentials needed (X-Auth-Token or HTTP Digest)".into(),

@@ -242,8 +242,7 @@ mod tests {
     fn bad_parameters_are_input_errors() {
         let bad = |pairs: &[(&str, &str)]| {
             ListQuery::parse(&params(pairs), &SPEC)
-                .err()
-                .expect("refused")
+                .expect_err("refused")
                 .message()
         };
         assert_eq!(

@@ -122,7 +122,7 @@ mod tests {
         let conn = open(&path).expect("opens");
         conn.pragma_update(None, "user_version", 999).expect("set");
         drop(conn);
-        let error = open(&path).err().expect("refused");
+        let error = open(&path).expect_err("refused");
         assert!(error.contains("newer"), "{error}");
     }
 

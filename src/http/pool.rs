@@ -127,13 +127,13 @@ fn run(shared: Arc<Shared>) {
     loop {
         let job = {
             let mut state = lock(&shared.state);
-            if state.backlog > 0 {
-                if let Some(job) = state.queue.pop_front() {
-                    state.backlog -= 1;
-                    drop(state);
-                    run_job(job);
-                    continue;
-                }
+            if state.backlog > 0
+                && let Some(job) = state.queue.pop_front()
+            {
+                state.backlog -= 1;
+                drop(state);
+                run_job(job);
+                continue;
             }
             // `idle` counts waiting threads minus the jobs promised to them:
             // `execute` takes one off when it queues a job, whoever runs it

@@ -322,7 +322,7 @@ impl Client {
     }
 
     /// Connects from `local_ip` (e.g. 127.0.0.2: the whole 127/8 is loopback).
-    pub fn from_ip(mut self, local_ip: &str) -> Client {
+    pub fn bound_to(mut self, local_ip: &str) -> Client {
         self.local = Some(local_ip.into());
         self
     }
