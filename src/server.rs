@@ -152,6 +152,7 @@ pub fn run(config: Config) -> Result<(), String> {
 impl Worker {
     fn handle(&mut self, job: Job, pool: &IoPool) {
         let Job {
+            kind,
             raw,
             request,
             received,
@@ -165,7 +166,12 @@ impl Worker {
                 let method = raw.method().as_str().to_string();
                 let (path, _) = crate::http::split_target(raw.url());
                 let peer = raw.remote_addr().map(|a| a.ip());
-                (self.render_error(error, Service::Confd), method, path, peer)
+                (
+                    self.render_error(error, service_of(kind)),
+                    method,
+                    path,
+                    peer,
+                )
             }
         };
         log::info!(
@@ -180,10 +186,7 @@ impl Worker {
     }
 
     fn process(&mut self, request: &ApiRequest) -> ApiResponse {
-        let service = match request.listener {
-            ListenerKind::Auth => Service::Auth,
-            ListenerKind::Http | ListenerKind::Https => Service::Confd,
-        };
+        let service = service_of(request.listener);
         match self.dispatch(request, service) {
             Ok(response) => response,
             Err(error) => self.render_error(error, service),
@@ -295,6 +298,13 @@ impl Worker {
             _ => {}
         }
         response
+    }
+}
+
+fn service_of(kind: ListenerKind) -> Service {
+    match kind {
+        ListenerKind::Auth => Service::Auth,
+        ListenerKind::Http | ListenerKind::Https => Service::Confd,
     }
 }
 

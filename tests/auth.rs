@@ -135,6 +135,14 @@ fn token_api_refusals() {
             .basic(ADMIN, ADMIN_PASSWORD),
     );
     assert_eq!(empty.status, 400);
+    // every error of the token API has xivo-auth's shape, even before routing
+    let unknown_path = server.auth_client().send(Request::get("/0.1/nothing"));
+    assert_eq!(unknown_path.status, 404);
+    assert_eq!(unknown_path.json()["status_code"], 404);
+    let huge = format!(r#"{{"backend": "{}"}}"#, "x".repeat(1_100_000));
+    let too_large = new_token(&server, ADMIN, ADMIN_PASSWORD, &huge);
+    assert_eq!(too_large.status, 413);
+    assert_eq!(too_large.json()["status_code"], 413);
     let service = new_token(
         &server,
         ADMIN,

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 const PREBUFFERED_BODY: usize = 1024;
 
 pub struct Job {
+    pub kind: ListenerKind,
     pub raw: tiny_http::Request,
     pub request: Result<ApiRequest, ApiError>,
     pub received: Instant,
@@ -98,57 +99,49 @@ fn intake(
     while let Ok(mut raw) = server.recv() {
         let received = Instant::now();
         let request = describe(kind, &raw);
-        let declared = raw.body_length();
-        let chunked = header(&raw, "Transfer-Encoding").is_some();
-        match declared {
+        let in_memory = match raw.body_length() {
             Some(length) if length > limits.max_body_bytes => {
+                let request = Err(ApiError::PayloadTooLarge(limits.max_body_bytes));
                 let job = Job {
+                    kind,
                     raw,
-                    request: Err(ApiError::PayloadTooLarge(limits.max_body_bytes)),
+                    request,
                     received,
                 };
                 if jobs.send(job).is_err() {
                     return;
                 }
+                continue;
             }
-            Some(length) if length > PREBUFFERED_BODY => {
-                let jobs = jobs.clone();
-                pool.execute(move || {
-                    let request = read_body(&mut raw, request, limits);
-                    jobs.send(Job {
-                        raw,
-                        request,
-                        received,
-                    })
-                    .ok();
-                });
+            Some(length) => length <= PREBUFFERED_BODY,
+            None => header(&raw, "Transfer-Encoding").is_none(),
+        };
+        if in_memory {
+            // reading cannot block: tiny_http already holds the body
+            let request = read_body(&mut raw, request, limits);
+            if jobs
+                .send(Job {
+                    kind,
+                    raw,
+                    request,
+                    received,
+                })
+                .is_err()
+            {
+                return;
             }
-            None if chunked => {
-                let jobs = jobs.clone();
-                pool.execute(move || {
-                    let request = read_body(&mut raw, request, limits);
-                    jobs.send(Job {
-                        raw,
-                        request,
-                        received,
-                    })
-                    .ok();
-                });
-            }
-            _ => {
-                // already in memory: reading cannot block
+        } else {
+            let jobs = jobs.clone();
+            pool.execute(move || {
                 let request = read_body(&mut raw, request, limits);
-                if jobs
-                    .send(Job {
-                        raw,
-                        request,
-                        received,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
+                jobs.send(Job {
+                    kind,
+                    raw,
+                    request,
+                    received,
+                })
+                .ok();
+            });
         }
     }
 }
