@@ -366,6 +366,16 @@ fn no_credentials_get_a_digest_challenge() {
     assert_eq!(bogus.status, 401);
 }
 
+/// `GET /1.1/infos` with this `Authorization` header.
+fn infos_with(client: &mut Client, authorization: &str) -> common::Response {
+    client.send(Request::get("/1.1/infos").header("Authorization", authorization))
+}
+
+/// Status of `GET /1.1/infos` sent without credentials.
+fn anonymous_infos(mut client: Client) -> u16 {
+    client.send(Request::get("/1.1/infos")).status
+}
+
 fn challenge_of(response: &common::Response) -> String {
     response
         .header("WWW-Authenticate")
@@ -382,12 +392,12 @@ fn digest_keep_alive_reuses_the_nonce_and_refuses_replays() {
     let challenge = challenge_of(&first);
     for nc in 1..=5 {
         let header = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", nc);
-        let response = client.send(Request::get("/1.1/infos").header("Authorization", &header));
+        let response = infos_with(&mut client, &header);
         assert_eq!(response.status, 200, "nc {nc}: {}", response.text());
     }
     // same nonce and nc again: a replay
     let replay = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 5);
-    let refused = client.send(Request::get("/1.1/infos").header("Authorization", &replay));
+    let refused = infos_with(&mut client, &replay);
     assert_eq!(refused.status, 401);
     assert!(
         refused.header("WWW-Authenticate").is_some(),
@@ -401,7 +411,7 @@ fn digest_keep_alive_reuses_the_nonce_and_refuses_replays() {
     assert_eq!(created.status, 201, "{}", created.text());
 
     let wrong = digest_header(&challenge, ADMIN, "wrong", "GET", "/1.1/infos", 7);
-    let wrong = client.send(Request::get("/1.1/infos").header("Authorization", &wrong));
+    let wrong = infos_with(&mut client, &wrong);
     assert_eq!(wrong.status, 401);
     let fresh = challenge_of(&wrong);
     assert!(!fresh.contains("stale=true"));
@@ -415,17 +425,12 @@ fn expired_nonces_are_stale() {
     let challenge = challenge_of(&client.send(Request::get("/1.1/infos")));
     std::thread::sleep(Duration::from_millis(2100));
     let header = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 1);
-    let stale = client.send(Request::get("/1.1/infos").header("Authorization", &header));
+    let stale = infos_with(&mut client, &header);
     assert_eq!(stale.status, 401);
     let renewed = challenge_of(&stale);
     assert!(renewed.contains("stale=true"), "{renewed}");
     let header = digest_header(&renewed, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 1);
-    assert_eq!(
-        client
-            .send(Request::get("/1.1/infos").header("Authorization", &header))
-            .status,
-        200
-    );
+    assert_eq!(infos_with(&mut client, &header).status, 200);
 }
 
 #[test]
@@ -439,12 +444,7 @@ fn digest_sha256_when_offered() {
     assert!(challenges[1].contains("algorithm=MD5"));
     let header = digest_header(challenges[0], ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 1);
     assert!(header.contains("SHA-256"));
-    assert_eq!(
-        client
-            .send(Request::get("/1.1/infos").header("Authorization", &header))
-            .status,
-        200
-    );
+    assert_eq!(infos_with(&mut client, &header).status, 200);
 }
 
 #[test]
@@ -467,33 +467,15 @@ fn ip_allowlist_uses_the_socket_peer_only() {
         from_other.send(Request::get("/1.1/infos").header("X-Forwarded-For", "127.0.0.2"));
     assert_eq!(spoofed.status, 401, "X-Forwarded-For is ignored");
     // loopback itself is not trusted by default, on either listener
-    assert_eq!(
-        server.http_client().send(Request::get("/1.1/infos")).status,
-        401
-    );
-    assert_eq!(
-        server
-            .https_client()
-            .send(Request::get("/1.1/infos"))
-            .status,
-        401
-    );
+    assert_eq!(anonymous_infos(server.http_client()), 401);
+    assert_eq!(anonymous_infos(server.https_client()), 401);
 }
 
 #[test]
 fn trust_loopback_restores_the_old_local_access_on_http_only() {
     let server = TestServer::start_with("[http]\ntrust_loopback = true\n");
-    assert_eq!(
-        server.http_client().send(Request::get("/1.1/infos")).status,
-        200
-    );
-    assert_eq!(
-        server
-            .https_client()
-            .send(Request::get("/1.1/infos"))
-            .status,
-        401
-    );
+    assert_eq!(anonymous_infos(server.http_client()), 200);
+    assert_eq!(anonymous_infos(server.https_client()), 401);
 }
 
 #[test]
@@ -502,12 +484,7 @@ fn cli_changes_apply_to_a_running_server() {
     let mut client = server.https_client();
     let challenge = challenge_of(&client.send(Request::get("/1.1/infos")));
     let late = digest_header(&challenge, "late", "latepass", "GET", "/1.1/infos", 1);
-    assert_eq!(
-        client
-            .send(Request::get("/1.1/infos").header("Authorization", &late))
-            .status,
-        401
-    );
+    assert_eq!(infos_with(&mut client, &late).status, 401);
 
     server.cli(&[
         "webservice",
@@ -524,21 +501,11 @@ fn cli_changes_apply_to_a_running_server() {
     );
     assert!(!listed.contains("latepass"));
     let late = digest_header(&challenge, "late", "latepass", "GET", "/1.1/infos", 2);
-    assert_eq!(
-        client
-            .send(Request::get("/1.1/infos").header("Authorization", &late))
-            .status,
-        200
-    );
+    assert_eq!(infos_with(&mut client, &late).status, 200);
 
     server.cli(&["webservice", "remove", "--login", "late"]);
     let late = digest_header(&challenge, "late", "latepass", "GET", "/1.1/infos", 3);
-    assert_eq!(
-        client
-            .send(Request::get("/1.1/infos").header("Authorization", &late))
-            .status,
-        401
-    );
+    assert_eq!(infos_with(&mut client, &late).status, 401);
     let missing = server.cli_output(&["webservice", "remove", "--login", "late"]);
     assert!(!missing.status.success());
     let duplicate = server.cli_output(&[
