@@ -1,5 +1,9 @@
--- xivo-confd schema, version 1. Applied once to a new database (see
--- src/db/mod.rs); later changes come as further migration steps.
+-- xivo-confd schema, in numbered steps (a line "-- step N: ..." opens
+-- each). A database records in PRAGMA user_version how many it has, and
+-- each missing one is applied once, in its own transaction (src/db/mod.rs).
+-- Never edit an applied one: add a new one at the end.
+
+-- step 1: instance, web-services users, tokens, users
 
 -- Instance facts: the stable instance uuid, the Digest nonce secret.
 CREATE TABLE infos (

@@ -7,10 +7,25 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use std::path::Path;
 
-/// Schema steps, applied in order; `PRAGMA user_version` records how many
-/// have been applied. A later schema change is a new entry here, never an
-/// edit of an applied one.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+/// The whole schema, in steps: each `-- step N` line in `schema.sql` starts
+/// one. `PRAGMA user_version` records how many steps a database has; a later
+/// schema change is a new step at the end of the file, never an edit of an
+/// applied one.
+const SCHEMA: &str = include_str!("../../schema.sql");
+const STEP_MARKER: &str = "\n-- step ";
+
+/// Each step's text, from its `-- step N` line to the next one.
+fn steps() -> Vec<&'static str> {
+    let starts: Vec<usize> = SCHEMA
+        .match_indices(STEP_MARKER)
+        .map(|(at, _)| at + 1)
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| &SCHEMA[start..starts.get(i + 1).copied().unwrap_or(SCHEMA.len())])
+        .collect()
+}
 
 /// Opens (creating if needed) the database with the pragmas every connection
 /// of this product uses, and brings its schema up to date.
@@ -53,13 +68,14 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(0);
-    if applied > MIGRATIONS.len() {
+    let steps = steps();
+    if applied > steps.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "the database schema (version {applied}) is newer than this program ({})",
-            MIGRATIONS.len()
+            steps.len()
         )));
     }
-    for (index, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (index, step) in steps.iter().enumerate().skip(applied) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;
@@ -102,7 +118,8 @@ mod tests {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
-        assert_eq!(version as usize, MIGRATIONS.len());
+        assert_eq!(version as usize, steps().len());
+        assert!(steps().len() >= 1);
         let mode: String = conn
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .expect("mode");
@@ -114,6 +131,19 @@ mod tests {
             .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
             .expect("users table");
         assert_eq!(users, 0);
+    }
+
+    #[test]
+    fn steps_are_numbered_in_order() {
+        for (index, step) in steps().iter().enumerate() {
+            let number: usize = step
+                .trim_start_matches("-- step ")
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("a step number after the marker");
+            assert_eq!(number, index + 1, "schema.sql steps must be 1, 2, 3...");
+        }
     }
 
     #[test]
