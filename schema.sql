@@ -66,3 +66,104 @@ CREATE TABLE users (
 );
 CREATE INDEX users_lastname ON users (lastname, id);
 CREATE INDEX users_firstname ON users (firstname, id);
+
+-- step 2: contexts, lines, SIP/SCCP endpoints, extensions, associations
+
+CREATE TABLE entities (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    display_name  TEXT
+);
+INSERT INTO entities (id, name, display_name) VALUES (1, 'xivo', 'XiVO');
+
+CREATE TABLE contexts (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL UNIQUE,
+    display_name  TEXT,
+    type          TEXT NOT NULL DEFAULT 'internal'
+                  CHECK (type IN ('internal', 'incall', 'outcall', 'services', 'others')),
+    description   TEXT,
+    entity_id     INTEGER NOT NULL DEFAULT 1 REFERENCES entities (id),
+    -- JSON lists of {"start": "1000", "end": "1999"}, one per kind of number
+    user_ranges             TEXT NOT NULL DEFAULT '[]',
+    group_ranges            TEXT NOT NULL DEFAULT '[]',
+    queue_ranges            TEXT NOT NULL DEFAULT '[]',
+    conference_room_ranges  TEXT NOT NULL DEFAULT '[]',
+    incall_ranges           TEXT NOT NULL DEFAULT '[]'
+);
+-- what a real install has, and what clients written for it assume
+INSERT INTO contexts (name, display_name, type, user_ranges, incall_ranges) VALUES
+    ('default', 'Default', 'internal', '[{"start": "1000", "end": "1999"}]', '[]'),
+    ('from-extern', 'Incalls', 'incall', '[]', '[{"start": "1000", "end": "4999"}]'),
+    ('to-extern', 'Outcalls', 'outcall', '[]', '[]');
+
+-- what a context includes (the default context reaches the outside through to-extern)
+CREATE TABLE context_includes (
+    context   TEXT NOT NULL REFERENCES contexts (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    includes  TEXT NOT NULL REFERENCES contexts (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    PRIMARY KEY (context, includes)
+) WITHOUT ROWID;
+INSERT INTO context_includes (context, includes) VALUES ('default', 'to-extern');
+
+CREATE TABLE endpoints_sip (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    username  TEXT NOT NULL UNIQUE,
+    secret    TEXT NOT NULL,
+    type      TEXT NOT NULL DEFAULT 'friend' CHECK (type IN ('friend', 'peer', 'user')),
+    host      TEXT NOT NULL DEFAULT 'dynamic',
+    options   TEXT NOT NULL DEFAULT '[]',  -- JSON list of [key, value]
+    -- kept by the server from the line's main user (caller id propagation)
+    callerid  TEXT,
+    setvar    TEXT
+);
+
+CREATE TABLE endpoints_sccp (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    options   TEXT NOT NULL DEFAULT '[]',  -- JSON list of [key, value]: allow, disallow
+    -- caller id: set through options, or kept from the line's main user
+    cid_name  TEXT NOT NULL DEFAULT '',
+    cid_num   TEXT NOT NULL DEFAULT ''
+);
+
+-- A line has at most one endpoint; an endpoint serves at most one line
+-- (UNIQUE); deleting an endpoint clears it from its line.
+CREATE TABLE lines (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    context            TEXT NOT NULL REFERENCES contexts (name) ON UPDATE CASCADE,
+    position           INTEGER NOT NULL DEFAULT 1 CHECK (position >= 1),
+    provisioning_code  TEXT NOT NULL UNIQUE,
+    device_id          TEXT,
+    registrar          TEXT NOT NULL DEFAULT 'default',
+    endpoint_sip_id    INTEGER UNIQUE REFERENCES endpoints_sip (id) ON DELETE SET NULL,
+    endpoint_sccp_id   INTEGER UNIQUE REFERENCES endpoints_sccp (id) ON DELETE SET NULL,
+    CHECK (endpoint_sip_id IS NULL OR endpoint_sccp_id IS NULL)
+);
+
+CREATE TABLE extensions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    exten      TEXT NOT NULL,
+    context    TEXT NOT NULL REFERENCES contexts (name) ON UPDATE CASCADE,
+    commented  INTEGER NOT NULL DEFAULT 0 CHECK (commented IN (0, 1)),
+    UNIQUE (exten, context)
+);
+CREATE INDEX extensions_context ON extensions (context, exten);
+
+-- An extension is on at most one line. No cascade: a line or an extension
+-- still linked cannot be deleted.
+CREATE TABLE line_extensions (
+    line_id       INTEGER NOT NULL REFERENCES lines (id),
+    extension_id  INTEGER NOT NULL UNIQUE REFERENCES extensions (id),
+    PRIMARY KEY (line_id, extension_id)
+) WITHOUT ROWID;
+
+-- A user has at most one line (UNIQUE user_id); a line has one main user
+-- and any number of secondary ones.
+CREATE TABLE user_lines (
+    user_id    INTEGER NOT NULL UNIQUE REFERENCES users (id),
+    line_id    INTEGER NOT NULL REFERENCES lines (id),
+    main_user  INTEGER NOT NULL CHECK (main_user IN (0, 1)),
+    main_line  INTEGER NOT NULL DEFAULT 1 CHECK (main_line IN (0, 1)),
+    PRIMARY KEY (user_id, line_id)
+) WITHOUT ROWID;
+CREATE INDEX user_lines_line ON user_lines (line_id);
+CREATE UNIQUE INDEX user_lines_one_main_user ON user_lines (line_id) WHERE main_user = 1;

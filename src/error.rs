@@ -102,7 +102,10 @@ impl ApiError {
                 resource,
                 key,
                 value,
-            } => format!("Resource Not Found - {resource} was not found ('{key}': {value})"),
+            } => format!(
+                "Resource Not Found - {resource} was not found {}",
+                meta(&[(key, value.clone())])
+            ),
             ApiError::Missing(m) => m.clone(),
             ApiError::NoRoute => "Resource Not Found - the requested URL was not found".into(),
             ApiError::MethodNotAllowed(_) => {
@@ -152,6 +155,19 @@ impl ApiError {
     }
 }
 
+/// `('key': value, ...)`: how the reference names what an error is about,
+/// strings in single quotes, numbers bare.
+pub fn meta(pairs: &[(&str, serde_json::Value)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::String(text) => format!("'{key}': '{text}'"),
+            other => format!("'{key}': {other}"),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.status(), self.message())
@@ -192,7 +208,7 @@ mod tests {
         let by_uuid = ApiError::not_found("User", "uuid", "abc");
         assert_eq!(
             by_uuid.message(),
-            r#"Resource Not Found - User was not found ('uuid': "abc")"#
+            "Resource Not Found - User was not found ('uuid': 'abc')"
         );
     }
 

@@ -162,7 +162,7 @@ fn user_is_reachable_by_uuid() {
     assert_eq!(
         gone.errors(),
         vec![format!(
-            "Resource Not Found - User was not found ('uuid': \"{uuid}\")"
+            "Resource Not Found - User was not found ('uuid': '{uuid}')"
         )]
     );
 }

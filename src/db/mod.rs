@@ -147,6 +147,35 @@ mod tests {
     }
 
     #[test]
+    fn an_older_database_gets_the_missing_steps() {
+        let path = temp_db("older");
+        {
+            let conn = Connection::open(&path).expect("raw open");
+            conn.execute_batch(steps()[0]).expect("step 1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            conn.execute(
+                "INSERT INTO users (uuid, firstname) VALUES ('u', 'Kept')",
+                [],
+            )
+            .expect("a user from the old version");
+        }
+        let conn = open(&path).expect("migrates");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version as usize, steps().len());
+        let kept: String = conn
+            .query_row("SELECT firstname FROM users", [], |r| r.get(0))
+            .expect("data survives");
+        assert_eq!(kept, "Kept");
+        let contexts: i64 = conn
+            .query_row("SELECT count(*) FROM contexts", [], |r| r.get(0))
+            .expect("step 2 applied");
+        assert_eq!(contexts, 3);
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let path = temp_db("newer");
         let conn = open(&path).expect("opens");

@@ -19,6 +19,20 @@ pub enum Kind {
         max: i64,
         step: i64,
     },
+    /// A JSON list of items of one shape, stored as its JSON text.
+    List {
+        item: Item,
+    },
+}
+
+/// The shapes a `Kind::List` item may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// `["key", "value"]`: a pair of strings (endpoint options)
+    Pair,
+    /// `{"start": "1000", "end": "1999"}`: numeric strings, `end` optional
+    /// and not below `start` (context number ranges)
+    Range,
 }
 
 /// An extra check on a text value; the error text follows `field 'x': `.
@@ -65,6 +79,17 @@ impl Field {
         Field {
             name,
             kind: Kind::Int { min, max, step },
+            required: false,
+            nullable: false,
+            empty_is_null: false,
+            check: None,
+        }
+    }
+
+    pub const fn list(name: &'static str, item: Item) -> Field {
+        Field {
+            name,
+            kind: Kind::List { item },
             required: false,
             nullable: false,
             empty_is_null: false,
@@ -186,6 +211,48 @@ fn convert(field: &Field, value: &Value) -> ApiResult<SqlValue> {
             }
             Ok(SqlValue::Integer(number))
         }
+        Kind::List { item } => {
+            let items = value.as_array().ok_or_else(|| wrong_type(field))?;
+            for entry in items {
+                check_item(item, entry).map_err(|message| field_error(field, message))?;
+            }
+            Ok(SqlValue::Text(value.to_string()))
+        }
+    }
+}
+
+fn check_item(item: Item, entry: &Value) -> Result<(), String> {
+    match item {
+        Item::Pair => match entry.as_array().map(Vec::as_slice) {
+            Some([Value::String(_), Value::String(_)]) => Ok(()),
+            _ => Err(format!("item {entry} must be a pair of strings")),
+        },
+        Item::Range => {
+            let object = entry
+                .as_object()
+                .ok_or_else(|| format!("item {entry} must be an object with 'start' and 'end'"))?;
+            if let Some(key) = object.keys().find(|k| *k != "start" && *k != "end") {
+                return Err(format!("unknown key '{key}' in {entry}"));
+            }
+            let digits = |key: &str| -> Result<Option<u64>, String> {
+                match object.get(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(text))
+                        if !text.is_empty()
+                            && text.len() <= 18
+                            && text.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        Ok(text.parse().ok())
+                    }
+                    Some(_) => Err(format!("'{key}' of {entry} must be a numeric string")),
+                }
+            };
+            let start = digits("start")?.ok_or_else(|| format!("'start' missing in {entry}"))?;
+            match digits("end")? {
+                Some(end) if end < start => Err(format!("range {entry} ends before it starts")),
+                _ => Ok(()),
+            }
+        }
     }
 }
 
@@ -199,6 +266,8 @@ fn wrong_type(field: &Field) -> ApiError {
         Kind::Bool => "a boolean",
         Kind::Int { min, .. } if min >= 0 => "a positive integer",
         Kind::Int { .. } => "an integer",
+        Kind::List { item: Item::Pair } => "a list of [key, value] pairs",
+        Kind::List { item: Item::Range } => "a list of {'start', 'end'} ranges",
     };
     field_error(field, format!("wrong type. Should be {expected}"))
 }
@@ -208,6 +277,9 @@ pub fn to_json(kind: Kind, value: SqlValue) -> Value {
     match (kind, value) {
         (_, SqlValue::Null) => Value::Null,
         (Kind::Bool, SqlValue::Integer(i)) => Value::Bool(i != 0),
+        (Kind::List { .. }, SqlValue::Text(t)) => {
+            serde_json::from_str(&t).unwrap_or_else(|_| Value::Array(Vec::new()))
+        }
         (_, SqlValue::Integer(i)) => Value::from(i),
         (_, SqlValue::Real(r)) => Value::from(r),
         (_, SqlValue::Text(t)) => Value::String(t),
@@ -350,6 +422,34 @@ mod tests {
             run(json!({"enabled": null}), Mode::Update),
             Err("Input Error - field 'enabled': wrong type. Should be a boolean".into())
         );
+    }
+
+    #[test]
+    fn lists_of_pairs_and_ranges() {
+        const LISTS: &[Field] = &[
+            Field::list("options", Item::Pair),
+            Field::list("ranges", Item::Range),
+        ];
+        let run = |body: Value| {
+            let map = body.as_object().cloned().unwrap_or_default();
+            validate(LISTS, &[], &map, Mode::Create).map_err(|e| e.message())
+        };
+        assert!(run(json!({"options": [["a", "b"]], "ranges": [{"start": "1000", "end": "1999"}, {"start": "5"}]})).is_ok());
+        assert_eq!(
+            run(json!({"options": "x"})),
+            Err(
+                "Input Error - field 'options': wrong type. Should be a list of [key, value] pairs"
+                    .into()
+            )
+        );
+        assert_eq!(
+            run(json!({"options": [["a"]]})),
+            Err(r#"Input Error - field 'options': item ["a"] must be a pair of strings"#.into())
+        );
+        assert!(run(json!({"ranges": [{"start": "2000", "end": "1000"}]})).is_err());
+        assert!(run(json!({"ranges": [{"start": "12a"}]})).is_err());
+        assert!(run(json!({"ranges": [{"end": "12"}]})).is_err());
+        assert!(run(json!({"ranges": [{"start": "1", "stop": "2"}]})).is_err());
     }
 
     #[test]
