@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. First installs what the tests drive besides the
-# binary itself: curl, and Python 3 with requests (legacy-client tests).
+# binary itself: curl, Python 3 with requests (legacy-client tests),
+# openapi-spec-validator (the API descriptions), and Chromium with its driver
+# and Python selenium (the API console in a real browser). Each is installed
+# only when missing. The browser and its driver are Debian's, and the test
+# hands Selenium that driver's path, so nothing is fetched while testing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +17,17 @@ fi
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
     python3 -m pip install --quiet requests \
         || (apt-get update -qq && apt-get install -y -qq python3-requests)
+fi
+if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+    python3 -m pip install --quiet openapi-spec-validator \
+        || (apt-get update -qq && apt-get install -y -qq python3-openapi-spec-validator)
+fi
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+fi
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+    python3 -m pip install --quiet selenium \
+        || (apt-get update -qq && apt-get install -y -qq python3-selenium)
 fi
 
 cargo test --locked

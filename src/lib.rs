@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod openapi;
 pub mod resources;
 pub mod routes;
 pub mod server;

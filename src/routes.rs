@@ -5,6 +5,7 @@
 use crate::auth::api as token_api;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiResponse, Method};
+use crate::openapi;
 use crate::resources::{Ctx, infos, users};
 
 pub type Handler = fn(&mut Ctx) -> ApiResult<ApiResponse>;
@@ -25,11 +26,22 @@ pub enum Access {
     Acl,
 }
 
+/// What a route answers, for the `Accept` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Produces {
+    /// JSON: a client whose `Accept` excludes it gets 406
+    Json,
+    /// a page, script or style of the API console: a browser asks for
+    /// HTML (or anything), and is served whatever its `Accept`
+    Document,
+}
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub service: Service,
     pub access: Access,
+    pub produces: Produces,
     pub handler: Handler,
 }
 
@@ -39,6 +51,31 @@ const fn confd(method: Method, path: &'static str, handler: Handler) -> Route {
         path,
         service: Service::Confd,
         access: Access::Acl,
+        produces: Produces::Json,
+        handler,
+    }
+}
+
+/// A confd route open to everyone (the API description, as in the reference).
+const fn confd_public(method: Method, path: &'static str, handler: Handler) -> Route {
+    Route {
+        method,
+        path,
+        service: Service::Confd,
+        access: Access::Public,
+        produces: Produces::Json,
+        handler,
+    }
+}
+
+/// A page or file of the API console: public, and not JSON.
+const fn console(service: Service, path: &'static str, handler: Handler) -> Route {
+    Route {
+        method: Method::Get,
+        path,
+        service,
+        access: Access::Public,
+        produces: Produces::Document,
         handler,
     }
 }
@@ -49,6 +86,7 @@ const fn auth(method: Method, path: &'static str, handler: Handler) -> Route {
         path,
         service: Service::Auth,
         access: Access::Public,
+        produces: Produces::Json,
         handler,
     }
 }
@@ -67,6 +105,15 @@ pub static ROUTES: &[Route] = &[
     auth(Head, "/0.1/token/{token}", token_api::check),
     auth(Delete, "/0.1/token/{token}", token_api::revoke),
     auth(Get, "/0.1/backends", token_api::backends),
+    // the API described (src/openapi/docs.rs), and its console on each listener
+    confd_public(Get, "/1.1/api/api.json", openapi::confd_spec),
+    auth(Get, "/0.1/api/api.json", openapi::auth_spec),
+    console(Service::Confd, "/api", openapi::console::redirect),
+    console(Service::Confd, "/api/", openapi::console::page),
+    console(Service::Confd, "/api/{file}", openapi::console::file),
+    console(Service::Auth, "/api", openapi::console::redirect),
+    console(Service::Auth, "/api/", openapi::console::page),
+    console(Service::Auth, "/api/{file}", openapi::console::file),
 ];
 
 /// The route serving `method path` for `service`, with the captured segments.

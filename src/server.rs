@@ -17,7 +17,7 @@ use crate::http::listener::{self, Job, Limits};
 use crate::http::pool::IoPool;
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
 use crate::resources::Ctx;
-use crate::routes::{self, Access, Service};
+use crate::routes::{self, Access, Produces, Service};
 use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -195,7 +195,7 @@ impl Worker {
 
     fn dispatch(&mut self, request: &ApiRequest, service: Service) -> ApiResult<ApiResponse> {
         let (route, params) = routes::find(service, request.method, &request.path)?;
-        negotiate(request)?;
+        negotiate(request, route.produces)?;
         self.notice_outside_commits()?;
         if route.access == Access::Acl {
             let required =
@@ -301,16 +301,18 @@ impl Worker {
     }
 }
 
-fn service_of(kind: ListenerKind) -> Service {
+/// Which API a listener serves.
+pub fn service_of(kind: ListenerKind) -> Service {
     match kind {
         ListenerKind::Auth => Service::Auth,
         ListenerKind::Http | ListenerKind::Https => Service::Confd,
     }
 }
 
-/// 406 unless the client accepts JSON; 415 for a body that is not JSON.
-fn negotiate(request: &ApiRequest) -> ApiResult<()> {
-    if let Some(accept) = request.accept.as_deref() {
+/// 406 unless the client accepts JSON (for routes that answer JSON); 415
+/// for a body that is not JSON.
+fn negotiate(request: &ApiRequest, produces: Produces) -> ApiResult<()> {
+    if let (Produces::Json, Some(accept)) = (produces, request.accept.as_deref()) {
         let acceptable = accept.split(',').any(|range| {
             let media = range.split(';').next().unwrap_or("").trim();
             media.eq_ignore_ascii_case("application/json")
@@ -367,42 +369,48 @@ mod tests {
 
     #[test]
     fn accept_must_allow_json() {
-        assert!(negotiate(&request(None, None, b"")).is_ok());
-        assert!(negotiate(&request(Some("*/*"), None, b"")).is_ok());
+        assert!(negotiate(&request(None, None, b""), Produces::Json).is_ok());
+        assert!(negotiate(&request(Some("*/*"), None, b""), Produces::Json).is_ok());
         assert!(
-            negotiate(&request(
-                Some("text/html, application/json;q=0.9"),
-                None,
-                b""
-            ))
+            negotiate(
+                &request(Some("text/html, application/json;q=0.9"), None, b""),
+                Produces::Json
+            )
             .is_ok()
         );
         assert_eq!(
-            negotiate(&request(Some("text/html"), None, b"")),
+            negotiate(&request(Some("text/html"), None, b""), Produces::Json),
             Err(ApiError::NotAcceptable)
         );
     }
 
     #[test]
+    fn console_pages_serve_any_accept() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+        assert!(negotiate(&request(Some("text/html"), None, b""), Produces::Document).is_ok());
+        assert!(negotiate(&request(Some("text/css"), None, b""), Produces::Document).is_ok());
+        assert!(negotiate(&request(Some(browser), None, b""), Produces::Document).is_ok());
+    }
+
+    #[test]
     fn a_body_must_be_declared_json() {
         assert!(
-            negotiate(&request(
-                None,
-                Some("application/json; charset=utf-8"),
-                b"{}"
-            ))
+            negotiate(
+                &request(None, Some("application/json; charset=utf-8"), b"{}"),
+                Produces::Json
+            )
             .is_ok()
         );
         assert!(
-            negotiate(&request(None, Some("text/plain"), b"")).is_ok(),
+            negotiate(&request(None, Some("text/plain"), b""), Produces::Json).is_ok(),
             "no body, no check"
         );
         assert_eq!(
-            negotiate(&request(None, Some("text/plain"), b"{}")),
+            negotiate(&request(None, Some("text/plain"), b"{}"), Produces::Json),
             Err(ApiError::UnsupportedMediaType)
         );
         assert_eq!(
-            negotiate(&request(None, None, b"{}")),
+            negotiate(&request(None, None, b"{}"), Produces::Json),
             Err(ApiError::UnsupportedMediaType)
         );
     }

@@ -203,7 +203,12 @@ fn describe(kind: ListenerKind, raw: &tiny_http::Request) -> ApiRequest {
 /// Writes a response; runs on the I/O pool, never on the worker.
 pub fn respond(raw: tiny_http::Request, response: ApiResponse) {
     let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
-    if response.status != 204 {
+    // JSON unless the response names its own type (see `ApiResponse::document`)
+    let typed = response
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    if response.status != 204 && !typed {
         out.add_header(static_header("Content-Type", "application/json"));
     }
     for (name, value) in response.headers {

@@ -147,6 +147,16 @@ impl ApiResponse {
         }
     }
 
+    /// A body that is not JSON (the API console's page, scripts, styles):
+    /// it carries its own `Content-Type`.
+    pub fn document(status: u16, content_type: &'static str, body: Vec<u8>) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: vec![("Content-Type", content_type.to_string())],
+            body,
+        }
+    }
+
     pub fn with_header(mut self, name: &'static str, value: String) -> ApiResponse {
         self.headers.push((name, value));
         self

@@ -114,6 +114,19 @@ impl IoPool {
     fn threads(&self) -> usize {
         lock(&self.shared.state).threads
     }
+
+    #[cfg(test)]
+    fn wait_until_idle(&self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            let state = lock(&self.shared.state);
+            if state.idle == state.threads {
+                return;
+            }
+            drop(state);
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -217,6 +230,8 @@ mod tests {
                 tx.send(index).ok();
             });
             rx.recv_timeout(Duration::from_secs(2)).expect("job ran");
+            // the job signals before its thread is back waiting: let it get there
+            pool.wait_until_idle(Duration::from_secs(2));
         }
         assert!(pool.threads() <= 2, "sequential jobs reuse one thread");
     }

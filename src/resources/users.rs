@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 const RESOURCE: &str = "User";
 const COLLECTION: &str = "users";
-const LANGUAGES: &[&str] = &[
+pub const LANGUAGES: &[&str] = &[
     "de_DE", "en_US", "es_ES", "fr_FR", "fr_CA", "it_IT", "nl_NL",
 ];
 
@@ -45,7 +45,7 @@ pub const FIELDS: &[Field] = &[
 ];
 
 /// Read-only fields a client may send back as it read them.
-const READ_ONLY: &[&str] = &["id", "uuid", "links"];
+pub const READ_ONLY: &[&str] = &["id", "uuid", "links"];
 
 /// Columns read for the full view, in `FIELDS` order after id and uuid
 /// (`password` reads as null: only its hash is kept).
@@ -57,7 +57,7 @@ const SELECT: &str = "users.id, users.uuid, users.firstname, users.lastname, use
 
 const FULLNAME: &str = "trim(users.firstname || ' ' || coalesce(users.lastname, ''))";
 
-const LIST: ListSpec = ListSpec {
+pub const LIST: ListSpec = ListSpec {
     from: "users",
     select: SELECT,
     columns: &[
