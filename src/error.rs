@@ -14,8 +14,8 @@ pub enum ApiError {
     /// 404 `Resource Not Found - <Resource> was not found ('<key>': <value>)`.
     NotFound {
         resource: &'static str,
-        key: &'static str,
-        value: serde_json::Value,
+        /// what was looked for, already rendered by `meta`
+        looked_for: String,
     },
     /// 404 with a message of its own (the token API's "No such token").
     Missing(String),
@@ -56,13 +56,17 @@ impl ApiError {
 
     pub fn not_found(
         resource: &'static str,
-        key: &'static str,
+        key: &str,
         value: impl Into<serde_json::Value>,
     ) -> ApiError {
+        ApiError::not_found_by(resource, &[(key, value.into())])
+    }
+
+    /// Not found, looked for by several keys (an association).
+    pub fn not_found_by(resource: &'static str, keys: &[(&str, serde_json::Value)]) -> ApiError {
         ApiError::NotFound {
             resource,
-            key,
-            value: value.into(),
+            looked_for: meta(keys),
         }
     }
 
@@ -100,12 +104,8 @@ impl ApiError {
             ApiError::Resource(m) => format!("Resource Error - {m}"),
             ApiError::NotFound {
                 resource,
-                key,
-                value,
-            } => format!(
-                "Resource Not Found - {resource} was not found {}",
-                meta(&[(key, value.clone())])
-            ),
+                looked_for,
+            } => format!("Resource Not Found - {resource} was not found {looked_for}"),
             ApiError::Missing(m) => m.clone(),
             ApiError::NoRoute => "Resource Not Found - the requested URL was not found".into(),
             ApiError::MethodNotAllowed(_) => {

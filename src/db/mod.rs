@@ -119,7 +119,7 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(version as usize, steps().len());
-        assert!(steps().len() >= 1);
+        assert!(!steps().is_empty());
         let mode: String = conn
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .expect("mode");

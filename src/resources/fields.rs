@@ -103,6 +103,12 @@ impl Field {
         self
     }
 
+    /// Never null: on create a null or absent value takes the column default.
+    pub const fn not_null(mut self) -> Field {
+        self.nullable = false;
+        self
+    }
+
     pub const fn empty_is_null(mut self) -> Field {
         self.empty_is_null = true;
         self

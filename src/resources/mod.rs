@@ -3,8 +3,12 @@
 //! way (handler context, links, inserts and updates from checked values)
 //! lives here.
 
+pub mod contexts;
+pub mod endpoints;
 pub mod fields;
 pub mod infos;
+pub mod lines;
+pub mod resource;
 pub mod users;
 
 use crate::auth::Gate;
@@ -85,10 +89,14 @@ impl Key {
 pub fn insert(conn: &Connection, table: &str, values: &Values) -> rusqlite::Result<i64> {
     let columns: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
     let marks = vec!["?"; columns.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({marks})",
-        columns.join(", ")
-    );
+    let sql = if columns.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({marks})",
+            columns.join(", ")
+        )
+    };
     conn.prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values.iter().map(|(_, v)| v)))?;
     Ok(conn.last_insert_rowid())

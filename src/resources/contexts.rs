@@ -1,0 +1,214 @@
+//! `/1.1/contexts`: dialplan contexts and their number ranges. The reference
+//! had no API for them (its web UI made them); this product has no web UI.
+
+use super::Ctx;
+use super::fields::{Field, Item, Mode};
+use super::resource::{Resource, fields_json};
+use crate::db::list::ListSpec;
+use crate::error::{ApiError, ApiResult, meta};
+use crate::http::ApiResponse;
+use rusqlite::{OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+pub const TYPES: &[&str] = &["internal", "incall", "outcall", "services", "others"];
+
+pub const FIELDS: &[Field] = &[
+    Field::text("name", 39).required().check(check_name),
+    Field::text("display_name", 128),
+    Field::text("type", 16).not_null().check(check_type),
+    Field::text("description", 4096).empty_is_null(),
+    Field::list("user_ranges", Item::Range),
+    Field::list("group_ranges", Item::Range),
+    Field::list("queue_ranges", Item::Range),
+    Field::list("conference_room_ranges", Item::Range),
+    Field::list("incall_ranges", Item::Range),
+];
+
+pub static CONTEXTS: Resource = Resource {
+    name: "Context",
+    collection: "contexts",
+    rel: "contexts",
+    table: "contexts",
+    fields: FIELDS,
+    read_only: &["id", "links"],
+    by_uuid: false,
+    list: ListSpec {
+        from: "contexts",
+        select: "id, name, display_name, type, description, user_ranges, group_ranges, \
+                 queue_ranges, conference_room_ranges, incall_ranges",
+        columns: &[
+            ("id", "contexts.id"),
+            ("name", "contexts.name"),
+            ("display_name", "contexts.display_name COLLATE NOCASE"),
+            ("type", "contexts.type"),
+            ("description", "contexts.description COLLATE NOCASE"),
+        ],
+        default_order: "name",
+        search_text: Some(
+            "casefold(contexts.name || char(10) || coalesce(contexts.display_name, '') || char(10) || \
+             contexts.type || char(10) || coalesce(contexts.description, ''))",
+        ),
+        id: "contexts.id",
+    },
+    to_json: context_json,
+};
+
+fn context_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+    let id: i64 = row.get(0)?;
+    let mut object = Map::new();
+    object.insert("id".into(), Value::from(id));
+    fields_json(FIELDS, row, 1, &mut object)?;
+    object.insert("links".into(), CONTEXTS.links(ctx, id));
+    Ok(Value::Object(object))
+}
+
+pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    CONTEXTS.list(ctx)
+}
+
+pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    CONTEXTS.get(ctx)
+}
+
+pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let values = CONTEXTS.validate(ctx, Mode::Create)?;
+    ensure_name_free(ctx, &values, None)?;
+    let id = CONTEXTS.insert(ctx, &values)?;
+    CONTEXTS.created(ctx, id)
+}
+
+pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let id = CONTEXTS.resolve(ctx, ctx.param(0))?;
+    let values = CONTEXTS.validate(ctx, Mode::Update)?;
+    ensure_name_free(ctx, &values, Some(id))?;
+    // lines and extensions follow a rename (ON UPDATE CASCADE)
+    CONTEXTS.update(ctx, id, &values)?;
+    Ok(ApiResponse::no_content())
+}
+
+pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let id = CONTEXTS.resolve(ctx, ctx.param(0))?;
+    let name: String = ctx
+        .conn
+        .prepare_cached("SELECT name FROM contexts WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))?;
+    for (table, what) in [("extensions", "Extension"), ("lines", "Line")] {
+        let used: Option<i64> = ctx
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id FROM {table} WHERE context = ?1 LIMIT 1"
+            ))?
+            .query_row([&name], |row| row.get(0))
+            .optional()?;
+        if used.is_some() {
+            return Err(ApiError::resource(format!(
+                "Context is associated with a {what} {}",
+                meta(&[("context", Value::from(name))])
+            )));
+        }
+    }
+    CONTEXTS.delete_row(ctx, id)?;
+    Ok(ApiResponse::no_content())
+}
+
+fn ensure_name_free(
+    ctx: &Ctx,
+    values: &super::fields::Values,
+    own_id: Option<i64>,
+) -> ApiResult<()> {
+    let Some(rusqlite::types::Value::Text(name)) = super::value_of(values, "name") else {
+        return Ok(());
+    };
+    let taken: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT id FROM contexts WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()?;
+    match taken {
+        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
+            "Context already exists {}",
+            meta(&[("name", Value::from(name.as_str()))])
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The type of the context named `name`, if it exists.
+pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {
+    Ok(ctx
+        .conn
+        .prepare_cached("SELECT type FROM contexts WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()?)
+}
+
+/// 400 unless the context exists (for a `context` field of a body).
+pub fn require(ctx: &Ctx, name: &str) -> ApiResult<String> {
+    type_of(ctx, name)?.ok_or_else(|| {
+        ApiError::input(format!(
+            "field 'context': Context was not found {}",
+            meta(&[("context", Value::from(name))])
+        ))
+    })
+}
+
+/// Whether `exten` lies in one of the context's number ranges.
+pub fn in_ranges(ctx: &Ctx, context: &str, exten: &str) -> ApiResult<bool> {
+    let Ok(number) = exten.parse::<u64>() else {
+        return Ok(false);
+    };
+    let ranges: Option<[String; 5]> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT user_ranges, group_ranges, queue_ranges, conference_room_ranges, incall_ranges \
+             FROM contexts WHERE name = ?1",
+        )?
+        .query_row([context], |row| {
+            Ok([
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ])
+        })
+        .optional()?;
+    let contains = |range: &Value| {
+        let bound = |key| {
+            range
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<u64>().ok())
+        };
+        match (bound("start"), bound("end")) {
+            (Some(start), Some(end)) => (start..=end).contains(&number),
+            (Some(start), None) => start == number,
+            _ => false,
+        }
+    };
+    Ok(ranges.into_iter().flatten().any(|text| {
+        serde_json::from_str::<Vec<Value>>(&text)
+            .map(|list| list.iter().any(contains))
+            .unwrap_or(false)
+    }))
+}
+
+fn check_name(value: &str) -> Result<(), String> {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !value.is_empty()
+    {
+        Ok(())
+    } else {
+        Err("wrong type. Should be a string of letters, digits, '_' and '-'".into())
+    }
+}
+
+fn check_type(value: &str) -> Result<(), String> {
+    if TYPES.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must be one of {}", TYPES.join(", ")))
+    }
+}

@@ -1,0 +1,785 @@
+//! `/1.1/lines`, the legacy `/1.1/lines_sip` view, and the line<->endpoint
+//! associations. A line's `name` and `protocol` are read from its endpoint,
+//! never stored twice; its caller id lives on the endpoint and follows the
+//! line's main user (`refresh`).
+
+use super::endpoints::{SCCP, SIP};
+use super::fields::{Field, Mode, Values};
+use super::resource::Resource;
+use super::{Ctx, contexts, set_value, value_of};
+use crate::db::list::ListSpec;
+use crate::error::{ApiError, ApiResult, meta};
+use crate::http::ApiResponse;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row};
+use serde_json::{Map, Value, json};
+
+const FROM: &str = "lines \
+    LEFT JOIN endpoints_sip ON endpoints_sip.id = lines.endpoint_sip_id \
+    LEFT JOIN endpoints_sccp ON endpoints_sccp.id = lines.endpoint_sccp_id";
+
+/// The SIP username, or for SCCP the number of the line's extension.
+const NAME: &str = "CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN endpoints_sip.username \
+    WHEN lines.endpoint_sccp_id IS NOT NULL THEN (SELECT extensions.exten FROM line_extensions \
+    JOIN extensions ON extensions.id = line_extensions.extension_id \
+    WHERE line_extensions.line_id = lines.id ORDER BY extensions.id LIMIT 1) END";
+
+const PROTOCOL: &str = "CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN 'sip' \
+    WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' END";
+
+pub const FIELDS: &[Field] = &[
+    Field::text("context", 39).required(),
+    Field::text("provisioning_code", 6)
+        .not_null()
+        .check(check_provisioning_code),
+    Field::integer("position", 1, 1000, 1),
+    Field::text("caller_id_name", 160),
+    Field::text("caller_id_num", 80).check(check_caller_number),
+];
+
+pub static LINES: Resource = Resource {
+    name: "Line",
+    collection: "lines",
+    rel: "lines",
+    table: "lines",
+    fields: FIELDS,
+    read_only: &[
+        "id",
+        "name",
+        "protocol",
+        "device_slot",
+        "device_id",
+        "provisioning_extension",
+        "links",
+    ],
+    by_uuid: false,
+    list: ListSpec {
+        from: FROM,
+        select: const_format_select(),
+        columns: &[
+            ("id", "lines.id"),
+            ("name", NAME),
+            ("protocol", PROTOCOL),
+            ("context", "lines.context"),
+            ("provisioning_code", "lines.provisioning_code"),
+            ("provisioning_extension", "lines.provisioning_code"),
+            ("position", "lines.position"),
+            ("device_slot", "lines.position"),
+            ("device_id", "lines.device_id"),
+        ],
+        default_order: "name",
+        search_text: Some(SEARCH),
+        id: "lines.id",
+    },
+    to_json: line_json,
+};
+
+/// The SELECT list of a line (a function so it can name NAME and PROTOCOL).
+const fn const_format_select() -> &'static str {
+    "lines.id, CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN endpoints_sip.username \
+    WHEN lines.endpoint_sccp_id IS NOT NULL THEN (SELECT extensions.exten FROM line_extensions \
+    JOIN extensions ON extensions.id = line_extensions.extension_id \
+    WHERE line_extensions.line_id = lines.id ORDER BY extensions.id LIMIT 1) END, \
+    CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN 'sip' \
+    WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' END, \
+    lines.position, lines.device_id, lines.context, lines.provisioning_code, \
+    endpoints_sip.callerid, endpoints_sccp.cid_name, endpoints_sccp.cid_num, \
+    lines.endpoint_sip_id, endpoints_sip.username, endpoints_sip.secret"
+}
+
+const SEARCH: &str = "casefold(lines.context || char(10) || lines.provisioning_code || char(10) || \
+    lines.position || char(10) || coalesce(lines.device_id, '') || char(10) || \
+    coalesce(endpoints_sip.username, '') || char(10) || \
+    CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN 'sip' \
+    WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' ELSE '' END)";
+
+fn text_or_null(row: &Row, index: usize) -> rusqlite::Result<Value> {
+    Ok(row
+        .get::<_, Option<String>>(index)?
+        .map(Value::String)
+        .unwrap_or(Value::Null))
+}
+
+fn line_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+    let id: i64 = row.get(0)?;
+    let protocol: Option<String> = row.get(2)?;
+    let (caller_name, caller_num) = match protocol.as_deref() {
+        Some("sip") => {
+            let callerid: Option<String> = row.get(7)?;
+            let (name, num) = callerid
+                .as_deref()
+                .map(parse_callerid)
+                .unwrap_or((None, None));
+            (
+                name.map(Value::String).unwrap_or(Value::Null),
+                num.map(Value::String).unwrap_or(Value::Null),
+            )
+        }
+        Some(_) => (text_or_null(row, 8)?, text_or_null(row, 9)?),
+        None => (Value::Null, Value::Null),
+    };
+    let position: i64 = row.get(3)?;
+    let code: String = row.get(6)?;
+    let mut object = Map::new();
+    object.insert("id".into(), Value::from(id));
+    object.insert("name".into(), text_or_null(row, 1)?);
+    object.insert(
+        "protocol".into(),
+        protocol.map(Value::String).unwrap_or(Value::Null),
+    );
+    object.insert("device_slot".into(), Value::from(position));
+    object.insert("position".into(), Value::from(position));
+    object.insert(
+        "device_id".into(),
+        text_or_null(row, 4)?
+            .as_str()
+            .filter(|d| !d.is_empty())
+            .map(Value::from)
+            .unwrap_or(Value::Null),
+    );
+    object.insert("context".into(), Value::String(row.get(5)?));
+    object.insert("provisioning_code".into(), Value::String(code.clone()));
+    object.insert("provisioning_extension".into(), Value::String(code));
+    object.insert("caller_id_name".into(), caller_name);
+    object.insert("caller_id_num".into(), caller_num);
+    object.insert("links".into(), LINES.links(ctx, id));
+    Ok(Value::Object(object))
+}
+
+/// `"Name" <number>` -> (Name, number); either may be absent.
+pub fn parse_callerid(callerid: &str) -> (Option<String>, Option<String>) {
+    let text = callerid.trim();
+    let Some(rest) = text.strip_prefix('"') else {
+        return (None, None);
+    };
+    let Some(close) = rest.find('"') else {
+        return (None, None);
+    };
+    let name = &rest[..close];
+    let after = rest[close + 1..].trim();
+    let number = after
+        .strip_prefix('<')
+        .and_then(|n| n.strip_suffix('>'))
+        .filter(|n| !n.is_empty() && *n != "None");
+    (
+        Some(name.to_string()).filter(|n| !n.is_empty()),
+        number.map(str::to_string),
+    )
+}
+
+pub fn format_callerid(name: &str, number: Option<&str>) -> String {
+    match number.filter(|n| !n.is_empty()) {
+        Some(number) => format!("\"{name}\" <{number}>"),
+        None => format!("\"{name}\""),
+    }
+}
+
+pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    LINES.list(ctx)
+}
+
+pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    LINES.get(ctx)
+}
+
+pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let mut values = LINES.validate(ctx, Mode::Create)?;
+    if take_caller_id(&mut values).iter().any(Option::is_some) {
+        return Err(no_endpoint_for_caller_id());
+    }
+    let id = insert_line(ctx, values)?;
+    LINES.created(ctx, id)
+}
+
+fn no_endpoint_for_caller_id() -> ApiError {
+    ApiError::resource("Line is not associated to an endpoint: its caller id cannot be set")
+}
+
+/// Checks the context and the provisioning code (generating one when
+/// absent), then inserts.
+fn insert_line(ctx: &Ctx, mut values: Values) -> ApiResult<i64> {
+    if let Some(SqlValue::Text(context)) = value_of(&values, "context") {
+        contexts::require(ctx, context)?;
+    }
+    match value_of(&values, "provisioning_code") {
+        Some(SqlValue::Text(code)) => ensure_code_free(ctx, code, None)?,
+        _ => {
+            let code = unused_provisioning_code(ctx)?;
+            set_value(&mut values, "provisioning_code", SqlValue::Text(code));
+        }
+    }
+    LINES.insert(ctx, &values)
+}
+
+pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let id = LINES.resolve(ctx, ctx.param(0))?;
+    let mut values = LINES.validate(ctx, Mode::Update)?;
+    let [name, number] = take_caller_id(&mut values);
+    update_line(ctx, id, &values)?;
+    if name.is_some() || number.is_some() {
+        set_caller_id(ctx, id, name, number)?;
+    }
+    Ok(ApiResponse::no_content())
+}
+
+fn update_line(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
+    if let Some(SqlValue::Text(context)) = value_of(values, "context") {
+        contexts::require(ctx, context)?;
+    }
+    if let Some(SqlValue::Text(code)) = value_of(values, "provisioning_code") {
+        ensure_code_free(ctx, code, Some(id))?;
+    }
+    LINES.update(ctx, id, values)
+}
+
+/// Writes a caller id given on the line through to its endpoint.
+fn set_caller_id(
+    ctx: &Ctx,
+    line_id: i64,
+    name: Option<SqlValue>,
+    number: Option<SqlValue>,
+) -> ApiResult<()> {
+    let text = |value: Option<SqlValue>| match value {
+        Some(SqlValue::Text(text)) => Some(text),
+        _ => None,
+    };
+    let (name, number) = (text(name), text(number));
+    match endpoint_of(ctx, line_id)? {
+        Some((Protocol::Sip, endpoint_id)) => {
+            let current: Option<String> = ctx
+                .conn
+                .prepare_cached("SELECT callerid FROM endpoints_sip WHERE id = ?1")?
+                .query_row([endpoint_id], |row| row.get(0))?;
+            let (old_name, old_number) = current
+                .as_deref()
+                .map(parse_callerid)
+                .unwrap_or((None, None));
+            let name = name.or(old_name).unwrap_or_default();
+            let number = number.or(old_number);
+            let callerid = format_callerid(&name, number.as_deref());
+            SIP.update(
+                ctx,
+                endpoint_id,
+                &vec![("callerid", SqlValue::Text(callerid))],
+            )
+        }
+        Some((Protocol::Sccp, endpoint_id)) => {
+            let mut row: Values = Vec::new();
+            if let Some(name) = name {
+                row.push(("cid_name", SqlValue::Text(name)));
+            }
+            if let Some(number) = number {
+                row.push(("cid_num", SqlValue::Text(number)));
+            }
+            SCCP.update(ctx, endpoint_id, &row)
+        }
+        None => Err(no_endpoint_for_caller_id()),
+    }
+}
+
+fn take_caller_id(values: &mut Values) -> [Option<SqlValue>; 2] {
+    let mut take = |name: &str| {
+        values
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(|index| values.remove(index).1)
+    };
+    [take("caller_id_name"), take("caller_id_num")]
+}
+
+pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let id = LINES.resolve(ctx, ctx.param(0))?;
+    delete_line(ctx, id)?;
+    Ok(ApiResponse::no_content())
+}
+
+/// Refuses while users or extensions hang on the line; then removes the line
+/// and its endpoint.
+fn delete_line(ctx: &Ctx, id: i64) -> ApiResult<()> {
+    ensure_no_users_or_extensions(ctx, id)?;
+    let endpoint = endpoint_of(ctx, id)?;
+    LINES.delete_row(ctx, id)?;
+    match endpoint {
+        Some((Protocol::Sip, endpoint_id)) => SIP.delete_row(ctx, endpoint_id),
+        Some((Protocol::Sccp, endpoint_id)) => SCCP.delete_row(ctx, endpoint_id),
+        None => Ok(()),
+    }
+}
+
+fn ids_of(ctx: &Ctx, sql: &str, line_id: i64) -> ApiResult<Vec<i64>> {
+    let mut statement = ctx.conn.prepare_cached(sql)?;
+    let rows = statement.query_map([line_id], |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
+fn joined(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub fn ensure_no_users_or_extensions(ctx: &Ctx, line_id: i64) -> ApiResult<()> {
+    let users = ids_of(
+        ctx,
+        "SELECT user_id FROM user_lines WHERE line_id = ?1 ORDER BY user_id",
+        line_id,
+    )?;
+    if !users.is_empty() {
+        return Err(ApiError::resource(format!(
+            "Line is associated with a User {}",
+            meta(&[
+                ("line_id", Value::from(line_id)),
+                ("user_ids", Value::from(joined(&users)))
+            ])
+        )));
+    }
+    let extensions = ids_of(
+        ctx,
+        "SELECT extension_id FROM line_extensions WHERE line_id = ?1 ORDER BY extension_id",
+        line_id,
+    )?;
+    if !extensions.is_empty() {
+        return Err(ApiError::resource(format!(
+            "Line is associated with a Extension {}",
+            meta(&[
+                ("line_id", Value::from(line_id)),
+                ("extension_ids", Value::from(joined(&extensions)))
+            ])
+        )));
+    }
+    Ok(())
+}
+
+fn ensure_code_free(ctx: &Ctx, code: &str, own_id: Option<i64>) -> ApiResult<()> {
+    let taken: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT id FROM lines WHERE provisioning_code = ?1")?
+        .query_row([code], |row| row.get(0))
+        .optional()?;
+    match taken {
+        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
+            "Line already exists {}",
+            meta(&[("provisioning_code", Value::from(code))])
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Six digits from 1 to 8 (what phones' keypads make easy, as the
+/// reference did), not used by another line.
+fn unused_provisioning_code(ctx: &Ctx) -> ApiResult<String> {
+    loop {
+        let code: String = crate::auth::secrets::random_bytes::<6>()
+            .iter()
+            .map(|byte| char::from(b'1' + byte % 8))
+            .collect();
+        if ensure_code_free(ctx, &code, None).is_ok() {
+            return Ok(code);
+        }
+    }
+}
+
+fn check_provisioning_code(value: &str) -> Result<(), String> {
+    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("wrong type. Should be a string of 6 digits".into())
+    }
+}
+
+fn check_caller_number(value: &str) -> Result<(), String> {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("wrong type. Should be a numeric string".into())
+    }
+}
+
+// ---- the endpoint of a line ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Sip,
+    Sccp,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Sip => "sip",
+            Protocol::Sccp => "sccp",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Protocol::Sip => "endpoint_sip_id",
+            Protocol::Sccp => "endpoint_sccp_id",
+        }
+    }
+
+    fn resource(self) -> &'static Resource {
+        match self {
+            Protocol::Sip => &SIP,
+            Protocol::Sccp => &SCCP,
+        }
+    }
+}
+
+pub fn endpoint_of(ctx: &Ctx, line_id: i64) -> ApiResult<Option<(Protocol, i64)>> {
+    let (sip, sccp): (Option<i64>, Option<i64>) = ctx
+        .conn
+        .prepare_cached("SELECT endpoint_sip_id, endpoint_sccp_id FROM lines WHERE id = ?1")?
+        .query_row([line_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(sip
+        .map(|id| (Protocol::Sip, id))
+        .or(sccp.map(|id| (Protocol::Sccp, id))))
+}
+
+fn association_json(ctx: &Ctx, line_id: i64, protocol: Protocol, endpoint_id: i64) -> Value {
+    json!({
+        "line_id": line_id,
+        "endpoint": protocol.name(),
+        "endpoint_id": endpoint_id,
+        "links": [LINES.link(ctx, line_id), protocol.resource().link(ctx, endpoint_id)],
+    })
+}
+
+fn line_endpoint_not_found(key: &str, id: i64) -> ApiError {
+    ApiError::not_found("LineEndpoint", key, id)
+}
+
+/// `GET /lines/{id}/endpoints/<protocol>`
+fn endpoint_of_line(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
+    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    match endpoint_of(ctx, line_id)? {
+        Some((found, endpoint_id)) if found == protocol => Ok(ApiResponse::json(
+            200,
+            &association_json(ctx, line_id, protocol, endpoint_id),
+        )),
+        _ => Err(line_endpoint_not_found("line_id", line_id)),
+    }
+}
+
+/// `GET /endpoints/<protocol>/{id}/lines`
+fn line_of_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
+    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(0))?;
+    let line_id: Option<i64> = ctx
+        .conn
+        .prepare_cached(&format!(
+            "SELECT id FROM lines WHERE {} = ?1",
+            protocol.column()
+        ))?
+        .query_row([endpoint_id], |row| row.get(0))
+        .optional()?;
+    match line_id {
+        Some(line_id) => Ok(ApiResponse::json(
+            200,
+            &association_json(ctx, line_id, protocol, endpoint_id),
+        )),
+        None => Err(line_endpoint_not_found("endpoint_id", endpoint_id)),
+    }
+}
+
+/// `PUT /lines/{id}/endpoints/<protocol>/{endpoint_id}`
+fn associate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
+    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(1))?;
+    if let Some((current, current_id)) = endpoint_of(ctx, line_id)? {
+        return Err(ApiError::resource(format!(
+            "Line is associated with a Endpoint {}",
+            meta(&[
+                ("line_id", Value::from(line_id)),
+                ("endpoint", Value::from(current.name())),
+                ("endpoint_id", Value::from(current_id))
+            ])
+        )));
+    }
+    let other: Option<i64> = ctx
+        .conn
+        .prepare_cached(&format!(
+            "SELECT id FROM lines WHERE {} = ?1",
+            protocol.column()
+        ))?
+        .query_row([endpoint_id], |row| row.get(0))
+        .optional()?;
+    if let Some(other) = other {
+        return Err(ApiError::resource(format!(
+            "Endpoint is associated with a Line {}",
+            meta(&[
+                ("endpoint_id", Value::from(endpoint_id)),
+                ("line_id", Value::from(other))
+            ])
+        )));
+    }
+    ctx.conn
+        .prepare_cached(&format!(
+            "UPDATE lines SET {} = ?1 WHERE id = ?2",
+            protocol.column()
+        ))?
+        .execute([endpoint_id, line_id])?;
+    refresh(ctx, line_id)?;
+    Ok(ApiResponse::no_content())
+}
+
+/// `DELETE /lines/{id}/endpoints/<protocol>/{endpoint_id}`
+fn dissociate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
+    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(1))?;
+    if endpoint_of(ctx, line_id)? != Some((protocol, endpoint_id)) {
+        return Err(ApiError::resource(format!(
+            "Line is not associated with Endpoint {}",
+            meta(&[
+                ("line_id", Value::from(line_id)),
+                ("endpoint_id", Value::from(endpoint_id))
+            ])
+        )));
+    }
+    ensure_no_users_or_extensions(ctx, line_id)?;
+    ctx.conn
+        .prepare_cached(&format!(
+            "UPDATE lines SET {} = NULL WHERE id = ?1",
+            protocol.column()
+        ))?
+        .execute([line_id])?;
+    Ok(ApiResponse::no_content())
+}
+
+pub fn sip_of_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    endpoint_of_line(ctx, Protocol::Sip)
+}
+pub fn sccp_of_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    endpoint_of_line(ctx, Protocol::Sccp)
+}
+pub fn line_of_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    line_of_endpoint(ctx, Protocol::Sip)
+}
+pub fn line_of_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    line_of_endpoint(ctx, Protocol::Sccp)
+}
+pub fn associate_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    associate_endpoint(ctx, Protocol::Sip)
+}
+pub fn associate_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    associate_endpoint(ctx, Protocol::Sccp)
+}
+pub fn dissociate_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    dissociate_endpoint(ctx, Protocol::Sip)
+}
+pub fn dissociate_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    dissociate_endpoint(ctx, Protocol::Sccp)
+}
+
+/// Brings what depends on a line's associations up to date: the caller id
+/// and `XIVO_USERID` of its endpoint (from the main user, the number from
+/// the user's caller id or else the line's extension), and the line's
+/// context (from its extension).
+pub fn refresh(ctx: &Ctx, line_id: i64) -> ApiResult<()> {
+    let main_user: Option<(i64, Option<String>, String, Option<String>)> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT users.id, users.caller_id, users.firstname, users.lastname FROM user_lines \
+             JOIN users ON users.id = user_lines.user_id \
+             WHERE user_lines.line_id = ?1 AND user_lines.main_user = 1",
+        )?
+        .query_row([line_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    let extension: Option<(String, String)> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT extensions.exten, extensions.context FROM line_extensions \
+             JOIN extensions ON extensions.id = line_extensions.extension_id \
+             JOIN contexts ON contexts.name = extensions.context AND contexts.type = 'internal' \
+             WHERE line_extensions.line_id = ?1 ORDER BY extensions.id LIMIT 1",
+        )?
+        .query_row([line_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if let Some((_, context)) = &extension {
+        ctx.conn
+            .prepare_cached("UPDATE lines SET context = ?1 WHERE id = ?2 AND context <> ?1")?
+            .execute(rusqlite::params![context, line_id])?;
+    }
+    let caller = main_user.map(|(user_id, caller_id, firstname, lastname)| {
+        let (name, number) = caller_id
+            .as_deref()
+            .map(parse_callerid)
+            .unwrap_or((None, None));
+        let fullname = match lastname.filter(|l| !l.is_empty()) {
+            Some(lastname) => format!("{firstname} {lastname}"),
+            None => firstname,
+        };
+        let number = number.or_else(|| extension.as_ref().map(|(exten, _)| exten.clone()));
+        (user_id, name.unwrap_or(fullname), number)
+    });
+    match endpoint_of(ctx, line_id)? {
+        Some((Protocol::Sip, endpoint_id)) => {
+            let (callerid, setvar) = match &caller {
+                Some((user_id, name, number)) => (
+                    SqlValue::Text(format_callerid(name, number.as_deref())),
+                    SqlValue::Text(format!("XIVO_USERID={user_id}")),
+                ),
+                None => (SqlValue::Null, SqlValue::Null),
+            };
+            SIP.update(
+                ctx,
+                endpoint_id,
+                &vec![("callerid", callerid), ("setvar", setvar)],
+            )
+        }
+        Some((Protocol::Sccp, endpoint_id)) => match &caller {
+            Some((_, name, number)) => SCCP.update(
+                ctx,
+                endpoint_id,
+                &vec![
+                    ("cid_name", SqlValue::Text(name.clone())),
+                    (
+                        "cid_num",
+                        SqlValue::Text(number.clone().unwrap_or_default()),
+                    ),
+                ],
+            ),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
+// ---- /1.1/lines_sip: a line and its SIP endpoint as one object ----
+
+pub const SIP_LINE_FIELDS: &[Field] = &[
+    Field::text("context", 39).required(),
+    Field::text("username", 40).not_null(),
+    Field::text("secret", 80).not_null(),
+    Field::text("callerid", 160).check(check_sip_callerid),
+    Field::text("provisioning_extension", 6)
+        .not_null()
+        .check(check_provisioning_code),
+    Field::integer("device_slot", 1, 1000, 1),
+];
+
+pub static LINES_SIP: Resource = Resource {
+    name: "LineSIP",
+    collection: "lines_sip",
+    rel: "lines_sip",
+    table: "lines",
+    fields: SIP_LINE_FIELDS,
+    read_only: &["id", "links"],
+    by_uuid: false,
+    list: ListSpec {
+        from: "lines JOIN endpoints_sip ON endpoints_sip.id = lines.endpoint_sip_id \
+               LEFT JOIN endpoints_sccp ON 0",
+        select: const_format_select(),
+        columns: &[
+            ("id", "lines.id"),
+            ("username", "endpoints_sip.username"),
+            ("context", "lines.context"),
+            ("provisioning_extension", "lines.provisioning_code"),
+            ("device_slot", "lines.position"),
+        ],
+        default_order: "username",
+        search_text: Some(SEARCH),
+        id: "lines.id",
+    },
+    to_json: sip_line_json,
+};
+
+fn sip_line_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+    let id: i64 = row.get(0)?;
+    let position: i64 = row.get(3)?;
+    let mut object = Map::new();
+    object.insert("id".into(), Value::from(id));
+    object.insert("username".into(), text_or_null(row, 11)?);
+    object.insert("secret".into(), text_or_null(row, 12)?);
+    object.insert("callerid".into(), text_or_null(row, 7)?);
+    object.insert("device_slot".into(), Value::from(position));
+    object.insert("context".into(), Value::String(row.get(5)?));
+    object.insert("provisioning_extension".into(), Value::String(row.get(6)?));
+    object.insert(
+        "links".into(),
+        Value::Array(vec![LINES.link(ctx, id), LINES_SIP.link(ctx, id)]),
+    );
+    Ok(Value::Object(object))
+}
+
+/// Splits checked lines_sip values into the line's and the endpoint's.
+fn split_sip_line(values: Values) -> (Values, Values) {
+    let mut line = Vec::new();
+    let mut endpoint = Vec::new();
+    for (name, value) in values {
+        match name {
+            "context" => line.push(("context", value)),
+            "provisioning_extension" => line.push(("provisioning_code", value)),
+            "device_slot" => line.push(("position", value)),
+            other => endpoint.push((other, value)),
+        }
+    }
+    (line, endpoint)
+}
+
+fn resolve_sip_line(ctx: &Ctx) -> ApiResult<(i64, i64)> {
+    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    match endpoint_of(ctx, line_id)? {
+        Some((Protocol::Sip, endpoint_id)) => Ok((line_id, endpoint_id)),
+        _ => Err(ApiError::not_found("LineSIP", "id", line_id)),
+    }
+}
+
+pub fn sip_lines_list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    LINES_SIP.list(ctx)
+}
+
+pub fn sip_line_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let (line_id, _) = resolve_sip_line(ctx)?;
+    Ok(ApiResponse::json(200, &LINES_SIP.load(ctx, line_id)?))
+}
+
+pub fn sip_line_create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let values = LINES_SIP.validate(ctx, Mode::Create)?;
+    let (mut line, endpoint) = split_sip_line(values);
+    let endpoint_id = super::endpoints::insert_sip(ctx, endpoint)?;
+    line.push(("endpoint_sip_id", SqlValue::Integer(endpoint_id)));
+    let id = insert_line(ctx, line)?;
+    let body = LINES_SIP.load(ctx, id)?;
+    Ok(ctx.created(LINES_SIP.collection, id, body))
+}
+
+pub fn sip_line_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let (line_id, endpoint_id) = resolve_sip_line(ctx)?;
+    let values = LINES_SIP.validate(ctx, Mode::Update)?;
+    let (line, endpoint) = split_sip_line(values);
+    super::endpoints::update_sip(ctx, endpoint_id, &endpoint)?;
+    update_line(ctx, line_id, &line)?;
+    Ok(ApiResponse::no_content())
+}
+
+pub fn sip_line_delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let (line_id, _) = resolve_sip_line(ctx)?;
+    delete_line(ctx, line_id)?;
+    Ok(ApiResponse::no_content())
+}
+
+/// A `"Name"` part is required; `<number>` may follow.
+fn check_sip_callerid(value: &str) -> Result<(), String> {
+    match parse_callerid(value) {
+        (Some(_), _) => Ok(()),
+        _ => Err(r#"wrong type. Should be a string like "Name" <number>"#.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_ids_parse_and_format() {
+        assert_eq!(
+            parse_callerid("\"Jôhn Smîth\" <1000>"),
+            (Some("Jôhn Smîth".into()), Some("1000".into()))
+        );
+        assert_eq!(parse_callerid("\"John\""), (Some("John".into()), None));
+        assert_eq!(parse_callerid("John"), (None, None));
+        assert_eq!(format_callerid("A B", Some("12")), "\"A B\" <12>");
+        assert_eq!(format_callerid("A", None), "\"A\"");
+    }
+}
