@@ -6,7 +6,7 @@ use crate::auth::api as token_api;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiResponse, Method};
 use crate::openapi;
-use crate::resources::{Ctx, infos, users};
+use crate::resources::{Ctx, contexts, endpoints, extensions, infos, lines, user_lines, users};
 
 pub type Handler = fn(&mut Ctx) -> ApiResult<ApiResponse>;
 
@@ -100,6 +100,99 @@ pub static ROUTES: &[Route] = &[
     confd(Get, "/1.1/users/{user}", users::get),
     confd(Put, "/1.1/users/{user}", users::edit),
     confd(Delete, "/1.1/users/{user}", users::delete),
+    confd(Get, "/1.1/users/{user}/lines", user_lines::lines_of_user),
+    confd(Post, "/1.1/users/{user}/lines", user_lines::associate),
+    confd(
+        Delete,
+        "/1.1/users/{user}/lines/{line}",
+        user_lines::dissociate,
+    ),
+    confd(Get, "/1.1/contexts", contexts::list),
+    confd(Post, "/1.1/contexts", contexts::create),
+    confd(Get, "/1.1/contexts/{context}", contexts::get),
+    confd(Put, "/1.1/contexts/{context}", contexts::edit),
+    confd(Delete, "/1.1/contexts/{context}", contexts::delete),
+    confd(Get, "/1.1/lines", lines::list),
+    confd(Post, "/1.1/lines", lines::create),
+    confd(Get, "/1.1/lines/{line}", lines::get),
+    confd(Put, "/1.1/lines/{line}", lines::edit),
+    confd(Delete, "/1.1/lines/{line}", lines::delete),
+    confd(Get, "/1.1/lines/{line}/users", user_lines::users_of_line),
+    confd(Get, "/1.1/lines/{line}/endpoints/sip", lines::sip_of_line),
+    confd(
+        Put,
+        "/1.1/lines/{line}/endpoints/sip/{sip}",
+        lines::associate_sip,
+    ),
+    confd(
+        Delete,
+        "/1.1/lines/{line}/endpoints/sip/{sip}",
+        lines::dissociate_sip,
+    ),
+    confd(Get, "/1.1/lines/{line}/endpoints/sccp", lines::sccp_of_line),
+    confd(
+        Put,
+        "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+        lines::associate_sccp,
+    ),
+    confd(
+        Delete,
+        "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+        lines::dissociate_sccp,
+    ),
+    confd(
+        Get,
+        "/1.1/lines/{line}/extensions",
+        extensions::list_of_line,
+    ),
+    confd(
+        Post,
+        "/1.1/lines/{line}/extensions",
+        extensions::associate_with_line,
+    ),
+    confd(
+        Delete,
+        "/1.1/lines/{line}/extensions/{extension}",
+        extensions::dissociate_from_line,
+    ),
+    confd(Get, "/1.1/lines/{line}/extension", extensions::legacy_get),
+    confd(
+        Post,
+        "/1.1/lines/{line}/extension",
+        extensions::legacy_associate,
+    ),
+    confd(
+        Delete,
+        "/1.1/lines/{line}/extension",
+        extensions::legacy_dissociate,
+    ),
+    confd(Get, "/1.1/lines_sip", lines::sip_lines_list),
+    confd(Post, "/1.1/lines_sip", lines::sip_line_create),
+    confd(Get, "/1.1/lines_sip/{line}", lines::sip_line_get),
+    confd(Put, "/1.1/lines_sip/{line}", lines::sip_line_edit),
+    confd(Delete, "/1.1/lines_sip/{line}", lines::sip_line_delete),
+    confd(Get, "/1.1/endpoints/sip", endpoints::sip_list),
+    confd(Post, "/1.1/endpoints/sip", endpoints::sip_create),
+    confd(Get, "/1.1/endpoints/sip/{sip}", endpoints::sip_get),
+    confd(Put, "/1.1/endpoints/sip/{sip}", endpoints::sip_edit),
+    confd(Delete, "/1.1/endpoints/sip/{sip}", endpoints::sip_delete),
+    confd(Get, "/1.1/endpoints/sip/{sip}/lines", lines::line_of_sip),
+    confd(Get, "/1.1/endpoints/sccp", endpoints::sccp_list),
+    confd(Post, "/1.1/endpoints/sccp", endpoints::sccp_create),
+    confd(Get, "/1.1/endpoints/sccp/{sccp}", endpoints::sccp_get),
+    confd(Put, "/1.1/endpoints/sccp/{sccp}", endpoints::sccp_edit),
+    confd(Delete, "/1.1/endpoints/sccp/{sccp}", endpoints::sccp_delete),
+    confd(Get, "/1.1/endpoints/sccp/{sccp}/lines", lines::line_of_sccp),
+    confd(Get, "/1.1/extensions", extensions::list),
+    confd(Post, "/1.1/extensions", extensions::create),
+    confd(Get, "/1.1/extensions/{extension}", extensions::get),
+    confd(Put, "/1.1/extensions/{extension}", extensions::edit),
+    confd(Delete, "/1.1/extensions/{extension}", extensions::delete),
+    confd(
+        Get,
+        "/1.1/extensions/{extension}/line",
+        extensions::line_of_extension,
+    ),
     auth(Post, "/0.1/token", token_api::create),
     auth(Get, "/0.1/token/{token}", token_api::check),
     auth(Head, "/0.1/token/{token}", token_api::check),

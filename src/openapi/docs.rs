@@ -13,17 +13,13 @@ use super::{
     Doc, Model, Param, Reply, Schema, ShapeFn, console, create, edit, list, note, read, remove,
 };
 use crate::auth::api::BACKENDS;
-use crate::http::Method::{Delete, Get, Head, Post};
-use crate::resources::users;
+use crate::http::Method::{Delete, Get, Head, Post, Put};
+use crate::resources::{contexts, endpoints, extensions, lines, users};
 use serde_json::json;
 
 pub const USER: Model = Model {
-    name: "User",
+    resource: &users::USERS,
     tag: "users",
-    fields: users::FIELDS,
-    read_only: users::READ_ONLY,
-    table: "users",
-    list: Some(&users::LIST),
     notes: &[
         note("firstname", "First name."),
         note("lastname", "Last name. An empty string is stored as null."),
@@ -88,6 +84,110 @@ pub const USER: Model = Model {
     ],
 };
 
+pub const CONTEXT: Model = Model {
+    resource: &contexts::CONTEXTS,
+    tag: "contexts",
+    notes: &[
+        note(
+            "name",
+            "Unique; letters, digits, `_` and `-`. Lines and extensions follow a rename.",
+        ),
+        note("type", "What the context is for.").one_of(contexts::TYPES),
+        note(
+            "user_ranges",
+            "Numbers users' extensions may have, as `{\"start\": \"1000\", \"end\": \"1999\"}`; \
+             `end` may be left out for a single number.",
+        ),
+    ],
+};
+
+pub const LINE: Model = Model {
+    resource: &lines::LINES,
+    tag: "lines",
+    notes: &[
+        note(
+            "context",
+            "An existing context; follows the line's internal extension.",
+        ),
+        note(
+            "provisioning_code",
+            "Six digits a phone is provisioned with; unique, made up when left out.",
+        ),
+        note(
+            "caller_id_name",
+            "Written through to the line's endpoint (refused while it has none); \
+             follows the line's main user.",
+        ),
+        note(
+            "caller_id_num",
+            "As `caller_id_name`: digits, with an optional leading `+`.",
+        ),
+    ],
+};
+
+pub const SIP_LINE: Model = Model {
+    resource: &lines::LINES_SIP,
+    tag: "lines",
+    notes: &[
+        note(
+            "username",
+            "The SIP endpoint's username; made up when left out.",
+        ),
+        note(
+            "secret",
+            "The SIP endpoint's secret; made up (16 characters) when left out.",
+        ),
+        note("callerid", "`\"Name\"` or `\"Name\" <number>`."),
+    ],
+};
+
+pub const SIP_ENDPOINT: Model = Model {
+    resource: &endpoints::SIP,
+    tag: "endpoints",
+    notes: &[
+        note("username", "Unique; made up (8 characters) when left out."),
+        note("secret", "Made up (16 random characters) when left out."),
+        note("type", "SIP peer type.").one_of(endpoints::SIP_TYPES),
+        note(
+            "options",
+            "`[key, value]` pairs, replacing the stored ones. `callerid` and `setvar` \
+             follow the line's main user.",
+        ),
+    ],
+};
+
+pub const SCCP_ENDPOINT: Model = Model {
+    resource: &endpoints::SCCP,
+    tag: "endpoints",
+    notes: &[note(
+        "options",
+        "`[key, value]` pairs among `cid_name`, `cid_num`, `allow`, `disallow`; \
+         `allow`/`disallow` replace the stored codecs, caller id keys change only when given.",
+    )],
+};
+
+pub const EXTENSION: Model = Model {
+    resource: &extensions::EXTENSIONS,
+    tag: "extensions",
+    notes: &[
+        note(
+            "exten",
+            "Digits, within one of the context's ranges; unique in its context.",
+        ),
+        note(
+            "context",
+            "An existing context; its type is the extension's kind.",
+        ),
+        note("commented", "Disabled when true."),
+    ],
+};
+
+const EXTENSION_TYPE: Param = Param::one_of(
+    "type",
+    contexts::TYPES,
+    "Only extensions of contexts of this type (internal, incall...).",
+);
+
 const USER_VIEW: Param = Param::one_of(
     "view",
     &["directory"],
@@ -108,6 +208,11 @@ const TOKEN_SCOPE: Param = Param::text(
 /// Path parameters, by the name they have in route patterns.
 pub static PATH_PARAMS: &[Param] = &[
     Param::text("user", "The user's id, or its uuid."),
+    Param::text("line", "The line's id."),
+    Param::text("context", "The context's id."),
+    Param::text("sip", "The SIP endpoint's id."),
+    Param::text("sccp", "The SCCP endpoint's id."),
+    Param::text("extension", "The extension's id."),
     Param::text("token", "The token."),
 ];
 
@@ -118,7 +223,251 @@ pub static DOCS: &[Doc] = &[
     create(&USER, "/1.1/users", "Create a user"),
     read(&USER, "/1.1/users/{user}", "Get a user"),
     edit(&USER, "/1.1/users/{user}", "Change a user"),
-    remove(&USER, "/1.1/users/{user}", "Delete a user"),
+    remove(&USER, "/1.1/users/{user}", "Delete a user")
+        .errors(&[(400, "The user still has a line")]),
+    Doc::new(Get, "/1.1/users/{user}/lines", "users", "The user's line")
+        .replies(Reply::Shape(200, "UserLineItems")),
+    Doc::new(
+        Post,
+        "/1.1/users/{user}/lines",
+        "users",
+        "Give the user a line",
+    )
+    .explain(
+        "The line needs an endpoint; a user has one line at most. The first user of a \
+             line is its main user, later ones are secondary.",
+    )
+    .body(Schema::Named("UserLineRequest"))
+    .replies(Reply::Shape(201, "UserLine"))
+    .errors(&[(
+        400,
+        "Unknown line, line without endpoint, or user with a line already",
+    )]),
+    Doc::new(
+        Delete,
+        "/1.1/users/{user}/lines/{line}",
+        "users",
+        "Take the line from the user",
+    )
+    .replies(Reply::NoContent)
+    .errors(&[(400, "The main user leaves while secondary users remain")]),
+    list(&CONTEXT, "/1.1/contexts", "List contexts"),
+    create(&CONTEXT, "/1.1/contexts", "Create a context"),
+    read(&CONTEXT, "/1.1/contexts/{context}", "Get a context"),
+    edit(&CONTEXT, "/1.1/contexts/{context}", "Change a context"),
+    remove(&CONTEXT, "/1.1/contexts/{context}", "Delete a context")
+        .errors(&[(400, "Extensions or lines use the context")]),
+    list(&LINE, "/1.1/lines", "List lines"),
+    create(&LINE, "/1.1/lines", "Create a line"),
+    read(&LINE, "/1.1/lines/{line}", "Get a line"),
+    edit(&LINE, "/1.1/lines/{line}", "Change a line"),
+    remove(
+        &LINE,
+        "/1.1/lines/{line}",
+        "Delete a line, and its endpoint",
+    )
+    .errors(&[(400, "Users or extensions are still on the line")]),
+    Doc::new(Get, "/1.1/lines/{line}/users", "lines", "The line's users")
+        .replies(Reply::Shape(200, "UserLineItems")),
+    Doc::new(
+        Get,
+        "/1.1/lines/{line}/endpoints/sip",
+        "lines",
+        "The line's SIP endpoint",
+    )
+    .replies(Reply::Shape(200, "LineEndpoint")),
+    Doc::new(
+        Put,
+        "/1.1/lines/{line}/endpoints/sip/{sip}",
+        "lines",
+        "Give the line a SIP endpoint",
+    )
+    .replies(Reply::NoContent)
+    .errors(&[(400, "The line has an endpoint, or the endpoint has a line")]),
+    Doc::new(
+        Delete,
+        "/1.1/lines/{line}/endpoints/sip/{sip}",
+        "lines",
+        "Take the SIP endpoint from the line",
+    )
+    .replies(Reply::NoContent)
+    .errors(&[(
+        400,
+        "Not associated, or users or extensions are still on the line",
+    )]),
+    Doc::new(
+        Get,
+        "/1.1/lines/{line}/endpoints/sccp",
+        "lines",
+        "The line's SCCP endpoint",
+    )
+    .replies(Reply::Shape(200, "LineEndpoint")),
+    Doc::new(
+        Put,
+        "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+        "lines",
+        "Give the line an SCCP endpoint",
+    )
+    .replies(Reply::NoContent)
+    .errors(&[(400, "The line has an endpoint, or the endpoint has a line")]),
+    Doc::new(
+        Delete,
+        "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+        "lines",
+        "Take the SCCP endpoint from the line",
+    )
+    .replies(Reply::NoContent)
+    .errors(&[(
+        400,
+        "Not associated, or users or extensions are still on the line",
+    )]),
+    Doc::new(
+        Get,
+        "/1.1/lines/{line}/extensions",
+        "lines",
+        "The line's extensions",
+    )
+    .replies(Reply::Shape(200, "LineExtensionItems")),
+    Doc::new(
+        Post,
+        "/1.1/lines/{line}/extensions",
+        "lines",
+        "Give the line an extension",
+    )
+    .explain(
+        "An internal extension needs a line with an endpoint and no internal extension \
+             yet; an incall extension needs a line with a user.",
+    )
+    .body(Schema::Named("LineExtensionRequest"))
+    .replies(Reply::Shape(201, "LineExtension"))
+    .errors(&[(400, "Unknown extension, or one the line cannot take")]),
+    Doc::new(
+        Delete,
+        "/1.1/lines/{line}/extensions/{extension}",
+        "lines",
+        "Take the extension from the line",
+    )
+    .replies(Reply::NoContent),
+    Doc::new(
+        Get,
+        "/1.1/lines/{line}/extension",
+        "lines",
+        "The line's extension (legacy)",
+    )
+    .replies(Reply::Shape(200, "LineExtension")),
+    Doc::new(
+        Post,
+        "/1.1/lines/{line}/extension",
+        "lines",
+        "Give the line an extension (legacy)",
+    )
+    .body(Schema::Named("LineExtensionRequest"))
+    .replies(Reply::Shape(201, "LineExtension")),
+    Doc::new(
+        Delete,
+        "/1.1/lines/{line}/extension",
+        "lines",
+        "Take its extension from the line (legacy)",
+    )
+    .replies(Reply::NoContent),
+    list(&SIP_LINE, "/1.1/lines_sip", "List SIP lines (legacy)"),
+    create(
+        &SIP_LINE,
+        "/1.1/lines_sip",
+        "Create a line with its SIP endpoint (legacy)",
+    ),
+    read(
+        &SIP_LINE,
+        "/1.1/lines_sip/{line}",
+        "Get a SIP line (legacy)",
+    ),
+    edit(
+        &SIP_LINE,
+        "/1.1/lines_sip/{line}",
+        "Change a SIP line (legacy)",
+    ),
+    remove(
+        &SIP_LINE,
+        "/1.1/lines_sip/{line}",
+        "Delete a SIP line and its endpoint (legacy)",
+    ),
+    list(&SIP_ENDPOINT, "/1.1/endpoints/sip", "List SIP endpoints"),
+    create(&SIP_ENDPOINT, "/1.1/endpoints/sip", "Create a SIP endpoint"),
+    read(
+        &SIP_ENDPOINT,
+        "/1.1/endpoints/sip/{sip}",
+        "Get a SIP endpoint",
+    ),
+    edit(
+        &SIP_ENDPOINT,
+        "/1.1/endpoints/sip/{sip}",
+        "Change a SIP endpoint",
+    ),
+    remove(
+        &SIP_ENDPOINT,
+        "/1.1/endpoints/sip/{sip}",
+        "Delete a SIP endpoint (its line loses it)",
+    ),
+    Doc::new(
+        Get,
+        "/1.1/endpoints/sip/{sip}/lines",
+        "endpoints",
+        "The SIP endpoint's line",
+    )
+    .replies(Reply::Shape(200, "LineEndpoint")),
+    list(&SCCP_ENDPOINT, "/1.1/endpoints/sccp", "List SCCP endpoints"),
+    create(
+        &SCCP_ENDPOINT,
+        "/1.1/endpoints/sccp",
+        "Create an SCCP endpoint",
+    ),
+    read(
+        &SCCP_ENDPOINT,
+        "/1.1/endpoints/sccp/{sccp}",
+        "Get an SCCP endpoint",
+    ),
+    edit(
+        &SCCP_ENDPOINT,
+        "/1.1/endpoints/sccp/{sccp}",
+        "Change an SCCP endpoint",
+    ),
+    remove(
+        &SCCP_ENDPOINT,
+        "/1.1/endpoints/sccp/{sccp}",
+        "Delete an SCCP endpoint (its line loses it)",
+    ),
+    Doc::new(
+        Get,
+        "/1.1/endpoints/sccp/{sccp}/lines",
+        "endpoints",
+        "The SCCP endpoint's line",
+    )
+    .replies(Reply::Shape(200, "LineEndpoint")),
+    list(&EXTENSION, "/1.1/extensions", "List extensions").query(&[EXTENSION_TYPE]),
+    create(&EXTENSION, "/1.1/extensions", "Create an extension"),
+    read(
+        &EXTENSION,
+        "/1.1/extensions/{extension}",
+        "Get an extension",
+    ),
+    edit(
+        &EXTENSION,
+        "/1.1/extensions/{extension}",
+        "Change an extension",
+    ),
+    remove(
+        &EXTENSION,
+        "/1.1/extensions/{extension}",
+        "Delete an extension",
+    )
+    .errors(&[(400, "The extension is on a line")]),
+    Doc::new(
+        Get,
+        "/1.1/extensions/{extension}/line",
+        "extensions",
+        "The extension's line",
+    )
+    .replies(Reply::Shape(200, "LineExtension")),
     Doc::new(Post, "/0.1/token", "token", "Create a token")
         .explain(
             "Log in with HTTP Basic: a web-services login (backends `xivo_ws`, \
@@ -196,6 +545,55 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
             },
         })
     }),
+    ("UserLine", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "user_id": {"type": "integer"},
+                "line_id": {"type": "integer"},
+                "main_user": {"type": "boolean", "description": "The line's first user."},
+                "main_line": {"type": "boolean"},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+            },
+        })
+    }),
+    ("UserLineItems", |_| association_items("UserLine")),
+    ("UserLineRequest", |_| {
+        json!({
+            "type": "object",
+            "required": ["line_id"],
+            "properties": {"line_id": {"type": "integer"}},
+        })
+    }),
+    ("LineExtension", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "line_id": {"type": "integer"},
+                "extension_id": {"type": "integer"},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+            },
+        })
+    }),
+    ("LineExtensionItems", |_| association_items("LineExtension")),
+    ("LineExtensionRequest", |_| {
+        json!({
+            "type": "object",
+            "required": ["extension_id"],
+            "properties": {"extension_id": {"type": "integer"}},
+        })
+    }),
+    ("LineEndpoint", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "line_id": {"type": "integer"},
+                "endpoint": {"type": "string", "enum": ["sip", "sccp"]},
+                "endpoint_id": {"type": "integer"},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+            },
+        })
+    }),
     ("Info", |_| {
         json!({
             "type": "object",
@@ -260,3 +658,15 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
         |_| json!({"type": "object", "description": "A Swagger 2.0 document, this one."}),
     ),
 ];
+
+/// `{"total": N, "items": [<name>...]}`
+fn association_items(name: &str) -> serde_json::Value {
+    json!({
+        "type": "object",
+        "required": ["total", "items"],
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "items": {"type": "array", "items": {"$ref": format!("#/definitions/{name}")}},
+        },
+    })
+}

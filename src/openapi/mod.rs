@@ -20,25 +20,21 @@ use crate::error::ApiResult;
 use crate::http::{ApiResponse, Method};
 use crate::resources::Ctx;
 use crate::resources::fields::{Field, Kind};
+use crate::resources::resource::Resource;
 use crate::routes::{self, Access, Route, Service};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
-/// A resource as the description shows it: its declarations, as they are.
+/// A resource as the description shows it: its declaration, as it is, and
+/// what a declaration cannot say.
 pub struct Model {
-    /// Definition name, such as `User`; its list is `UserItems`.
-    pub name: &'static str,
+    /// Its declaration: definition name (`User`, whose list is `UserItems`),
+    /// fields, read-only fields, table (whose column defaults apply to what
+    /// a create leaves out) and list (order columns, search).
+    pub resource: &'static Resource,
     /// The tag grouping its routes.
     pub tag: &'static str,
-    pub fields: &'static [Field],
-    /// Fields the server sets; a client may send them back and they are
-    /// ignored. Their types are in `read_only_schema`.
-    pub read_only: &'static [&'static str],
-    /// The table whose column defaults apply to the fields a create leaves out.
-    pub table: &'static str,
-    /// Its list declaration (order columns, search), if it has a list.
-    pub list: Option<&'static ListSpec>,
     /// What the declarations cannot say: descriptions, allowed values.
     pub notes: &'static [Note],
 }
@@ -428,9 +424,8 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
         });
     };
     let mut description = doc.description.to_string();
-    if let Reply::List(model) = doc.reply
-        && let Some(spec) = model.list
-    {
+    if let Reply::List(model) = doc.reply {
+        let spec = &model.resource.list;
         parameters.extend(list_parameters(spec));
         let names: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
         append(
@@ -577,7 +572,7 @@ fn reference(name: &str) -> Value {
 
 fn body_schema(body: Schema) -> Value {
     match body {
-        Schema::Model(model) => reference(model.name),
+        Schema::Model(model) => reference(model.resource.name),
         Schema::Named(name) => reference(name),
     }
 }
@@ -590,13 +585,13 @@ fn success_response(reply: Reply) -> (u16, Value) {
         ),
         Reply::One(model) => (
             200,
-            json!({"description": "The object", "schema": reference(model.name)}),
+            json!({"description": "The object", "schema": reference(model.resource.name)}),
         ),
         Reply::Created(model) => (
             201,
             json!({
                 "description": "Created",
-                "schema": reference(model.name),
+                "schema": reference(model.resource.name),
                 "headers": {"Location": {"type": "string", "description": "The new object's URL."}},
             }),
         ),
@@ -609,7 +604,7 @@ fn success_response(reply: Reply) -> (u16, Value) {
 }
 
 fn items_name(model: &Model) -> String {
-    format!("{}Items", model.name)
+    format!("{}Items", model.resource.name)
 }
 
 /// Every definition name a `$ref` in `value` points to.
@@ -654,7 +649,7 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
         return Ok(Some(shape(config)));
     }
     for model in models() {
-        if model.name == name {
+        if model.resource.name == name {
             return model_definition(model, conn).map(Some);
         }
         if items_name(model) == name {
@@ -664,7 +659,7 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
                 "properties": {
                     "total": {"type": "integer", "minimum": 0,
                               "description": "How many items match, counted before paging."},
-                    "items": {"type": "array", "items": reference(model.name)},
+                    "items": {"type": "array", "items": reference(model.resource.name)},
                 },
             })));
         }
@@ -673,12 +668,12 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
 }
 
 fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
-    let defaults = column_defaults(conn, model.table)?;
+    let defaults = column_defaults(conn, model.resource.table)?;
     let mut properties = Map::new();
-    for name in model.read_only {
+    for name in model.resource.read_only {
         properties.insert(name.to_string(), read_only_schema(name));
     }
-    for field in model.fields {
+    for field in model.resource.fields {
         let note = model.notes.iter().find(|note| note.field == field.name);
         let default = defaults
             .iter()
@@ -687,6 +682,7 @@ fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
         properties.insert(field.name.to_string(), field_schema(field, note, default));
     }
     let required: Vec<&str> = model
+        .resource
         .fields
         .iter()
         .filter(|field| field.required)
@@ -706,6 +702,15 @@ fn read_only_schema(name: &str) -> Value {
         "uuid" => json!({"type": "string", "format": "uuid",
                          "description": "Given by the server; unique across servers."}),
         "links" => json!({"type": "array", "items": reference("Link")}),
+        "name" => json!({"type": "string", "x-nullable": true,
+                         "description": "The SIP username, or the SCCP line's number."}),
+        "protocol" => json!({"type": "string", "enum": ["sip", "sccp"], "x-nullable": true,
+                             "description": "The protocol of the line's endpoint."}),
+        "device_slot" => json!({"type": "integer", "description": "Same as `position`."}),
+        "device_id" => json!({"type": "string", "x-nullable": true,
+                              "description": "The device the line is on."}),
+        "provisioning_extension" => json!({"type": "string",
+                                           "description": "Same as `provisioning_code`."}),
         _ => json!({"description": "Set by the server."}),
     };
     schema["readOnly"] = Value::Bool(true);
@@ -929,17 +934,20 @@ mod tests {
     fn notes_name_real_fields_and_allowed_values_pass_the_checks() {
         for model in models() {
             for note in model.notes {
-                let field = model.fields.iter().find(|f| f.name == note.field);
+                let field = model.resource.fields.iter().find(|f| f.name == note.field);
                 let field = field.unwrap_or_else(|| {
-                    panic!("{}: a note names no field {}", model.name, note.field)
+                    panic!(
+                        "{}: a note names no field {}",
+                        model.resource.name, note.field
+                    )
                 });
                 for value in note.one_of {
                     let body = json!({ field.name: value });
                     let body = body.as_object().expect("object");
                     assert!(
-                        fields::validate(model.fields, &[], body, Mode::Update).is_ok(),
+                        fields::validate(model.resource.fields, &[], body, Mode::Update).is_ok(),
                         "{}.{}: the listed value {value:?} is refused",
-                        model.name,
+                        model.resource.name,
                         field.name
                     );
                 }
@@ -947,9 +955,9 @@ mod tests {
                     let body = json!({ field.name: "surely-not-allowed" });
                     let body = body.as_object().expect("object");
                     assert!(
-                        fields::validate(model.fields, &[], body, Mode::Update).is_err(),
+                        fields::validate(model.resource.fields, &[], body, Mode::Update).is_err(),
                         "{}.{}: the check accepts values the list does not name",
-                        model.name,
+                        model.resource.name,
                         field.name
                     );
                 }
@@ -960,11 +968,11 @@ mod tests {
     #[test]
     fn every_read_only_field_has_a_type() {
         for model in models() {
-            for name in model.read_only {
+            for name in model.resource.read_only {
                 assert!(
                     read_only_schema(name).get("type").is_some(),
                     "{}: give read-only field {name} a type in read_only_schema",
-                    model.name
+                    model.resource.name
                 );
             }
         }

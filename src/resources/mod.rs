@@ -5,10 +5,12 @@
 
 pub mod contexts;
 pub mod endpoints;
+pub mod extensions;
 pub mod fields;
 pub mod infos;
 pub mod lines;
 pub mod resource;
+pub mod user_lines;
 pub mod users;
 
 use crate::auth::Gate;

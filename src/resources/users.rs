@@ -1,11 +1,12 @@
 //! `/1.1/users`: the declaration of a user, and the rules that are a user's
 //! own (caller id default, hashed password, unique username, search text).
 
-use super::fields::{self, Field, Mode, Values};
-use super::{Ctx, Key, insert, list_response, set_value, update, value_of};
+use super::fields::{Field, Mode, Values};
+use super::resource::{Resource, fields_json};
+use super::{Ctx, lines, list_response, set_value, user_lines, value_of};
 use crate::auth::secrets::hash_password;
 use crate::db::list::{ListQuery, ListSpec, fetch};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
@@ -57,8 +58,26 @@ const SELECT: &str = "users.id, users.uuid, users.firstname, users.lastname, use
 
 const FULLNAME: &str = "trim(users.firstname || ' ' || coalesce(users.lastname, ''))";
 
+/// A column of the internal extension of the user's line.
+macro_rules! line_extension {
+    ($column:literal) => {
+        concat!(
+            "(SELECT extensions.",
+            $column,
+            " FROM line_extensions \
+             JOIN extensions ON extensions.id = line_extensions.extension_id \
+             JOIN contexts ON contexts.name = extensions.context AND contexts.type = 'internal' \
+             WHERE line_extensions.line_id = user_lines.line_id ORDER BY extensions.id LIMIT 1)"
+        )
+    };
+}
+
+const EXTEN: &str = line_extension!("exten");
+const CONTEXT: &str = line_extension!("context");
+
 pub const LIST: ListSpec = ListSpec {
-    from: "users",
+    // a user has at most one line: the join never repeats a user
+    from: "users LEFT JOIN user_lines ON user_lines.user_id = users.id",
     select: SELECT,
     columns: &[
         ("id", "users.id"),
@@ -76,29 +95,51 @@ pub const LIST: ListSpec = ListSpec {
         ("outgoing_caller_id", "users.outgoing_caller_id"),
         ("preprocess_subroutine", "users.preprocess_subroutine"),
         ("username", "users.username"),
-        // lines, extensions and voicemails arrive with their own resources
+        // voicemails arrive with their own resource
         ("voicemail_number", "NULL"),
-        ("exten", "NULL"),
-        ("context", "NULL"),
+        ("exten", EXTEN),
+        ("context", CONTEXT),
     ],
     default_order: "lastname",
-    search_text: Some("users.search_text"),
+    search_text: Some(SEARCH),
     id: "users.id",
 };
 
-const DIRECTORY_SELECT: &str = "users.id, users.firstname, users.lastname, \
-    users.mobile_phone_number, users.userfield, users.description";
+/// The kept search text, plus the line's number.
+const SEARCH: &str = "(users.search_text || char(10) || coalesce((SELECT extensions.exten \
+    FROM line_extensions JOIN extensions ON extensions.id = line_extensions.extension_id \
+    WHERE line_extensions.line_id = user_lines.line_id ORDER BY extensions.id LIMIT 1), ''))";
+
+pub static USERS: Resource = Resource {
+    name: RESOURCE,
+    collection: COLLECTION,
+    rel: COLLECTION,
+    table: "users",
+    fields: FIELDS,
+    read_only: READ_ONLY,
+    by_uuid: true,
+    list: LIST,
+    to_json: user_json,
+};
+
+const DIRECTORY: ListSpec = ListSpec {
+    select: concat!(
+        "users.id, users.firstname, users.lastname, users.mobile_phone_number, \
+         users.userfield, users.description, user_lines.line_id, ",
+        line_extension!("exten"),
+        ", ",
+        line_extension!("context")
+    ),
+    ..LIST
+};
 
 fn user_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
     let mut object = Map::with_capacity(FIELDS.len() + 3);
     let id: i64 = row.get(0)?;
     object.insert("id".into(), Value::from(id));
     object.insert("uuid".into(), Value::String(row.get(1)?));
-    for (offset, field) in FIELDS.iter().enumerate() {
-        let value: SqlValue = row.get(offset + 2)?;
-        object.insert(field.name.into(), fields::to_json(field.kind, value));
-    }
-    object.insert("links".into(), Value::Array(vec![ctx.link(COLLECTION, id)]));
+    fields_json(FIELDS, row, 2, &mut object)?;
+    object.insert("links".into(), USERS.links(ctx, id));
     Ok(Value::Object(object))
 }
 
@@ -110,44 +151,38 @@ fn directory_json(row: &Row) -> rusqlite::Result<Value> {
             .map(Value::String)
             .unwrap_or(Value::Null))
     };
+    let line_id: Option<i64> = row.get(6)?;
     let mut object = Map::with_capacity(11);
     object.insert("id".into(), Value::from(id));
-    object.insert("line_id".into(), Value::Null);
+    object.insert(
+        "line_id".into(),
+        line_id.map(Value::from).unwrap_or(Value::Null),
+    );
     object.insert("agent_id".into(), Value::Null);
     object.insert("firstname".into(), text(1)?);
     object.insert("lastname".into(), text(2)?);
     object.insert("mobile_phone_number".into(), text(3)?);
     object.insert("userfield".into(), text(4)?);
     object.insert("description".into(), text(5)?);
-    object.insert("exten".into(), Value::Null);
-    object.insert("context".into(), Value::Null);
+    object.insert("exten".into(), text(7)?);
+    object.insert("context".into(), text(8)?);
     object.insert("voicemail_number".into(), Value::Null);
     Ok(Value::Object(object))
 }
 
 pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let query = &ctx.request.query;
     if let Some(term) = ctx.request.query_param("q") {
         return legacy_search(ctx, term);
     }
-    let directory = match ctx.request.query_param("view") {
-        None => false,
-        Some("directory") => true,
-        Some(other) => return Err(ApiError::input(format!("view '{other}' does not exist"))),
-    };
-    let list_query = ListQuery::parse(query, &LIST)?;
-    let (total, items) = if directory {
-        let spec = ListSpec {
-            select: DIRECTORY_SELECT,
-            ..LIST
-        };
-        fetch(ctx.conn, &spec, &list_query, None, directory_json)?
-    } else {
-        fetch(ctx.conn, &LIST, &list_query, None, |row| {
-            user_json(ctx, row)
-        })?
-    };
-    Ok(list_response(total, items))
+    match ctx.request.query_param("view") {
+        None => USERS.list(ctx),
+        Some("directory") => {
+            let query = ListQuery::parse(&ctx.request.query, &DIRECTORY)?;
+            let (total, items) = fetch(ctx.conn, &DIRECTORY, &query, None, directory_json)?;
+            Ok(list_response(total, items))
+        }
+        Some(other) => Err(ApiError::input(format!("view '{other}' does not exist"))),
+    }
 }
 
 /// `?q=`: the old search on the full name only, unpaged.
@@ -167,40 +202,12 @@ fn legacy_search(ctx: &Ctx, term: &str) -> ApiResult<ApiResponse> {
     Ok(list_response(total, items))
 }
 
-/// The row id of the user a path names, or 404.
-pub fn resolve(ctx: &Ctx, key: &str) -> ApiResult<i64> {
-    let key = Key::parse(key)?;
-    let found = match &key {
-        Key::Id(id) => ctx
-            .conn
-            .prepare_cached("SELECT id FROM users WHERE id = ?1")?
-            .query_row([id], |row| row.get(0))
-            .optional()?,
-        Key::Uuid(uuid) => ctx
-            .conn
-            .prepare_cached("SELECT id FROM users WHERE uuid = ?1")?
-            .query_row([uuid], |row| row.get(0))
-            .optional()?,
-    };
-    found.ok_or_else(|| key.not_found(RESOURCE))
-}
-
-fn load(ctx: &Ctx, id: i64) -> ApiResult<Value> {
-    let sql = format!("SELECT {SELECT} FROM users WHERE users.id = ?1");
-    Ok(ctx
-        .conn
-        .prepare_cached(&sql)?
-        .query_row([id], |row| user_json(ctx, row))?)
-}
-
 pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = resolve(ctx, ctx.param(0))?;
-    Ok(ApiResponse::json(200, &load(ctx, id)?))
+    USERS.get(ctx)
 }
 
 pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let body = ctx.json_body()?;
-    let mut values = fields::validate(FIELDS, READ_ONLY, &body, Mode::Create)?;
+    let mut values = USERS.validate(ctx, Mode::Create)?;
     ensure_username_free(ctx, &values, None)?;
     if matches!(value_of(&values, "caller_id"), None | Some(SqlValue::Null)) {
         let caller_id = default_caller_id(&values);
@@ -208,28 +215,37 @@ pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     }
     store_password(&mut values);
     values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
-    let id = insert(ctx.conn, "users", &values)?;
+    let id = USERS.insert(ctx, &values)?;
     refresh_search_text(ctx, id)?;
-    let body = load(ctx, id)?;
-    Ok(ctx.created(COLLECTION, id, body))
+    USERS.created(ctx, id)
 }
 
 pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = resolve(ctx, ctx.param(0))?;
-    let body = ctx.json_body()?;
-    let mut values = fields::validate(FIELDS, READ_ONLY, &body, Mode::Update)?;
+    let id = USERS.resolve(ctx, ctx.param(0))?;
+    let mut values = USERS.validate(ctx, Mode::Update)?;
     ensure_username_free(ctx, &values, Some(id))?;
     store_password(&mut values);
-    update(ctx.conn, "users", id, &values)?;
+    USERS.update(ctx, id, &values)?;
     refresh_search_text(ctx, id)?;
+    // the caller id of the user's line follows the user
+    if let Some(line_id) = user_lines::line_of_user(ctx, id)? {
+        lines::refresh(ctx, line_id)?;
+    }
     Ok(ApiResponse::no_content())
 }
 
 pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = resolve(ctx, ctx.param(0))?;
-    ctx.conn
-        .prepare_cached("DELETE FROM users WHERE id = ?1")?
-        .execute([id])?;
+    let id = USERS.resolve(ctx, ctx.param(0))?;
+    if let Some(line_id) = user_lines::line_of_user(ctx, id)? {
+        return Err(ApiError::resource(format!(
+            "User is associated with a Line {}",
+            meta(&[
+                ("user_id", Value::from(id)),
+                ("line_id", Value::from(line_id))
+            ])
+        )));
+    }
+    USERS.delete_row(ctx, id)?;
     Ok(ApiResponse::no_content())
 }
 
