@@ -3,42 +3,17 @@
 
 mod common;
 
-use common::{Request, TestServer};
+use common::{Api, Request};
 use serde_json::{Value, json};
 
-struct Api {
-    server: TestServer,
-    token: String,
-    client: common::Client,
+/// Creates a user; returns it as created.
+fn create_user(api: &mut Api, body: Value) -> Value {
+    api.create("/1.1/users", body)
 }
 
-impl Api {
-    fn new() -> Api {
-        let server = TestServer::start();
-        let token = server.token();
-        let client = server.https_client();
-        Api {
-            server,
-            token,
-            client,
-        }
-    }
-
-    fn send(&mut self, request: Request) -> common::Response {
-        self.client.send(request.token(&self.token))
-    }
-
-    fn create(&mut self, body: Value) -> Value {
-        let response = self.send(Request::post("/1.1/users", &body.to_string()));
-        assert_eq!(response.status, 201, "{}", response.text());
-        response.json()
-    }
-
-    fn list(&mut self, query: &str) -> Value {
-        let response = self.send(Request::get(&format!("/1.1/users{query}")));
-        assert_eq!(response.status, 200, "{query}: {}", response.text());
-        response.json()
-    }
+/// `GET /1.1/users<query>`
+fn list(api: &mut Api, query: &str) -> Value {
+    api.get(&format!("/1.1/users{query}"))
 }
 
 fn firstnames(list: &Value) -> Vec<String> {
@@ -75,7 +50,7 @@ fn create_returns_201_location_links_and_defaults() {
     assert_eq!(user["password"], Value::Null);
     assert_eq!(user["uuid"].as_str().expect("uuid").len(), 36);
 
-    let alone = api.create(json!({"firstname": "Jôhn"}));
+    let alone = create_user(&mut api, json!({"firstname": "Jôhn"}));
     assert_eq!(alone["caller_id"], "\"Jôhn\"");
     assert_eq!(alone["lastname"], Value::Null);
 }
@@ -92,7 +67,7 @@ fn every_field_round_trips() {
         "description": "John's description", "supervision_enabled": false,
         "call_transfer_enabled": false, "ring_seconds": 60, "simultaneous_calls": 10
     });
-    let created = api.create(full.clone());
+    let created = create_user(&mut api, full.clone());
     let id = created["id"].as_i64().expect("id");
     let fetched = api.send(Request::get(&format!("/1.1/users/{id}"))).json();
     for (key, value) in full.as_object().expect("object") {
@@ -108,7 +83,8 @@ fn every_field_round_trips() {
 #[test]
 fn put_accepts_what_get_returned_and_ignores_read_only_fields() {
     let mut api = Api::new();
-    let user = api.create(
+    let user = create_user(
+        &mut api,
         json!({"firstname": "Ann", "lastname": "Lee", "username": "annlee", "password": "s3cret"}),
     );
     let id = user["id"].as_i64().expect("id");
@@ -143,7 +119,7 @@ fn put_accepts_what_get_returned_and_ignores_read_only_fields() {
 #[test]
 fn user_is_reachable_by_uuid() {
     let mut api = Api::new();
-    let user = api.create(json!({"firstname": "Uu"}));
+    let user = create_user(&mut api, json!({"firstname": "Uu"}));
     let uuid = user["uuid"].as_str().expect("uuid").to_string();
     let fetched = api.send(Request::get(&format!("/1.1/users/{uuid}")));
     assert_eq!(fetched.status, 200);
@@ -179,7 +155,7 @@ fn unknown_ids_are_404_and_ids_are_never_reused() {
     assert_eq!(api.send(Request::put("/1.1/users/42", "{}")).status, 404);
     assert_eq!(api.send(Request::delete("/1.1/users/42")).status, 404);
 
-    let first = api.create(json!({"firstname": "A"}))["id"]
+    let first = create_user(&mut api, json!({"firstname": "A"}))["id"]
         .as_i64()
         .expect("id");
     assert_eq!(
@@ -187,7 +163,7 @@ fn unknown_ids_are_404_and_ids_are_never_reused() {
             .status,
         204
     );
-    let second = api.create(json!({"firstname": "B"}))["id"]
+    let second = create_user(&mut api, json!({"firstname": "B"}))["id"]
         .as_i64()
         .expect("id");
     assert!(second > first, "id {first} was reused");
@@ -265,7 +241,7 @@ fn validation_errors_use_the_reference_forms() {
     assert!(prefixed("{not json").starts_with("Input Error - "));
 
     // PUT validates the same way, and null is refused where a value is required
-    let id = api.create(json!({"firstname": "a"}))["id"]
+    let id = create_user(&mut api, json!({"firstname": "a"}))["id"]
         .as_i64()
         .expect("id");
     let put = api.send(Request::put(
@@ -282,7 +258,7 @@ fn validation_errors_use_the_reference_forms() {
 #[test]
 fn usernames_are_unique() {
     let mut api = Api::new();
-    api.create(json!({"firstname": "a", "username": "alice"}));
+    create_user(&mut api, json!({"firstname": "a", "username": "alice"}));
     let again = api.send(Request::post(
         "/1.1/users",
         r#"{"firstname": "b", "username": "alice"}"#,
@@ -292,7 +268,7 @@ fn usernames_are_unique() {
         again.errors(),
         vec!["Resource Error - User already exists ('username': 'alice')"]
     );
-    let id = api.create(json!({"firstname": "c", "username": "carol"}))["id"]
+    let id = create_user(&mut api, json!({"firstname": "c", "username": "carol"}))["id"]
         .as_i64()
         .expect("id");
     let steal = api.send(Request::put(
@@ -317,20 +293,20 @@ fn lists_page_sort_and_count_before_paging() {
         ("Dee", "mid"),
         ("Eve", ""),
     ] {
-        api.create(json!({"firstname": first, "lastname": last}));
+        create_user(&mut api, json!({"firstname": first, "lastname": last}));
     }
-    let all = api.list("");
+    let all = list(&mut api, "");
     assert_eq!(all["total"], 5);
     // lastname by default, case-insensitive, ties by id, no lastname last
     assert_eq!(firstnames(&all), vec!["Bob", "Cid", "Dee", "Ann", "Eve"]);
-    let desc = api.list("?order=firstname&direction=desc");
+    let desc = list(&mut api, "?order=firstname&direction=desc");
     assert_eq!(firstnames(&desc), vec!["Eve", "Dee", "Cid", "Bob", "Ann"]);
-    let page = api.list("?order=firstname&limit=2&offset=1");
+    let page = list(&mut api, "?order=firstname&limit=2&offset=1");
     assert_eq!(page["total"], 5);
     assert_eq!(firstnames(&page), vec!["Bob", "Cid"]);
-    let skip = api.list("?order=firstname&limit=1&skip=4");
+    let skip = list(&mut api, "?order=firstname&limit=1&skip=4");
     assert_eq!(firstnames(&skip), vec!["Eve"]);
-    let exact = api.list("?firstname=Cid");
+    let exact = list(&mut api, "?firstname=Cid");
     assert_eq!(exact["total"], 1);
 
     for (query, expected) in [
@@ -361,13 +337,19 @@ fn lists_page_sort_and_count_before_paging() {
 #[test]
 fn search_is_case_insensitive_over_the_searchable_fields() {
     let mut api = Api::new();
-    api.create(json!({
-        "firstname": "Léeroy", "lastname": "Jénkins", "username": "leeroy",
-        "mobile_phone_number": "5551234567", "userfield": "jenkins userfield",
-        "description": "Jénkin's bio", "music_on_hold": "leeroy_music",
-        "preprocess_subroutine": "roy_preprocess", "outgoing_caller_id": "\"Out\" <2423232>"
-    }));
-    api.create(json!({"firstname": "Other", "lastname": "Person"}));
+    create_user(
+        &mut api,
+        json!({
+            "firstname": "Léeroy", "lastname": "Jénkins", "username": "leeroy",
+            "mobile_phone_number": "5551234567", "userfield": "jenkins userfield",
+            "description": "Jénkin's bio", "music_on_hold": "leeroy_music",
+            "preprocess_subroutine": "roy_preprocess", "outgoing_caller_id": "\"Out\" <2423232>"
+        }),
+    );
+    create_user(
+        &mut api,
+        json!({"firstname": "Other", "lastname": "Person"}),
+    );
     for term in [
         "L%C3%89EROY",
         "j%C3%A9nkins",
@@ -379,28 +361,29 @@ fn search_is_case_insensitive_over_the_searchable_fields() {
         "roy_preprocess",
         "roy%20j%C3%A9n",
     ] {
-        let found = api.list(&format!("?search={term}"));
+        let found = list(&mut api, &format!("?search={term}"));
         assert_eq!(found["total"], 1, "search {term}");
         assert_eq!(firstnames(&found), vec!["Léeroy"], "search {term}");
     }
-    let none = api.list("?search=zzzz");
+    let none = list(&mut api, "?search=zzzz");
     assert_eq!(none["total"], 0);
     // search is a literal substring: LIKE wildcards mean nothing
-    assert_eq!(api.list("?search=%25")["total"], 0);
+    assert_eq!(list(&mut api, "?search=%25")["total"], 0);
     // the legacy q= searches the full name only, unpaged
-    let legacy = api.list("?q=l%C3%A9eroy%20j&limit=0");
+    let legacy = list(&mut api, "?q=l%C3%A9eroy%20j&limit=0");
     assert_eq!(legacy["total"], 1);
     assert_eq!(legacy["items"].as_array().expect("items").len(), 1);
-    assert_eq!(api.list("?q=leeroy_music")["total"], 0);
+    assert_eq!(list(&mut api, "?q=leeroy_music")["total"], 0);
 }
 
 #[test]
 fn directory_view_has_the_reference_shape() {
     let mut api = Api::new();
-    api.create(
+    create_user(
+        &mut api,
         json!({"firstname": "Môustapha", "lastname": "Bângoura", "mobile_phone_number": "928475"}),
     );
-    let list = api.list("?view=directory&search=b%C3%A2ngoura");
+    let list = list(&mut api, "?view=directory&search=b%C3%A2ngoura");
     assert_eq!(list["total"], 1);
     let item = &list["items"][0];
     let mut keys: Vec<&str> = item

@@ -277,12 +277,15 @@ fn set_caller_id(
     }
 }
 
+/// Takes the caller id fields out of the line's values. null is what a GET
+/// shows for a line without caller id: sent back, it changes nothing.
 fn take_caller_id(values: &mut Values) -> [Option<SqlValue>; 2] {
     let mut take = |name: &str| {
         values
             .iter()
             .position(|(n, _)| *n == name)
             .map(|index| values.remove(index).1)
+            .filter(|value| *value != SqlValue::Null)
     };
     [take("caller_id_name"), take("caller_id_num")]
 }

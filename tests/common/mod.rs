@@ -486,3 +486,58 @@ pub fn digest_header(
         .expect("digest answer")
         .to_header_string()
 }
+
+/// A server, a token and a keep-alive HTTPS connection: what most API tests need.
+pub struct Api {
+    pub server: TestServer,
+    pub token: String,
+    pub client: Client,
+}
+
+impl Api {
+    pub fn new() -> Api {
+        let server = TestServer::start();
+        let token = server.token();
+        let client = server.https_client();
+        Api {
+            server,
+            token,
+            client,
+        }
+    }
+
+    pub fn send(&mut self, request: Request) -> Response {
+        self.client.send(request.token(&self.token))
+    }
+
+    /// Sends and checks the status, showing the body when it differs.
+    pub fn expect(&mut self, request: Request, status: u16) -> Response {
+        let what = format!("{} {}", request.method, request.path);
+        let response = self.send(request);
+        assert_eq!(response.status, status, "{what}: {}", response.text());
+        response
+    }
+
+    pub fn get(&mut self, path: &str) -> serde_json::Value {
+        self.expect(Request::get(path), 200).json()
+    }
+
+    /// POSTs and expects 201; returns the created object.
+    pub fn create(&mut self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.expect(Request::post(path, &body.to_string()), 201)
+            .json()
+    }
+
+    /// Creates and returns the new object's id.
+    pub fn create_id(&mut self, path: &str, body: serde_json::Value) -> i64 {
+        self.create(path, body)["id"].as_i64().expect("id")
+    }
+
+    /// Expects a 400 (or other status) and returns its single error message.
+    pub fn refused(&mut self, request: Request, status: u16) -> String {
+        let response = self.expect(request, status);
+        let errors = response.errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors[0].clone()
+    }
+}
