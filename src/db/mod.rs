@@ -176,6 +176,45 @@ mod tests {
     }
 
     #[test]
+    fn foreign_keys_refuse_dangling_rows() {
+        let path = temp_db("fk");
+        let conn = open(&path).expect("opens");
+        conn.execute_batch(
+            "INSERT INTO users (uuid, firstname) VALUES ('u', 'A');
+             INSERT INTO lines (context, provisioning_code) VALUES ('default', '111111');
+             INSERT INTO user_lines (user_id, line_id, main_user) VALUES (1, 1, 1);
+             INSERT INTO extensions (exten, context) VALUES ('1000', 'default');
+             INSERT INTO line_extensions (line_id, extension_id) VALUES (1, 1);",
+        )
+        .expect("fixture");
+        for statement in [
+            "DELETE FROM lines WHERE id = 1",
+            "DELETE FROM users WHERE id = 1",
+            "DELETE FROM extensions WHERE id = 1",
+            "DELETE FROM contexts WHERE name = 'default'",
+            "INSERT INTO lines (context, provisioning_code) VALUES ('nowhere', '222222')",
+            "INSERT INTO user_lines (user_id, line_id, main_user) VALUES (1, 99, 0)",
+        ] {
+            let error = conn.execute(statement, []).expect_err(statement);
+            assert_eq!(
+                error.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ConstraintViolation),
+                "{statement}"
+            );
+        }
+        // a rename carries along what uses the context
+        conn.execute(
+            "UPDATE contexts SET name = 'office' WHERE name = 'default'",
+            [],
+        )
+        .expect("rename");
+        let context: String = conn
+            .query_row("SELECT context FROM lines WHERE id = 1", [], |r| r.get(0))
+            .expect("line");
+        assert_eq!(context, "office");
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let path = temp_db("newer");
         let conn = open(&path).expect("opens");
