@@ -61,6 +61,11 @@ pub struct AuthConfig {
     /// some old clients mishandle two challenges. SHA-256 answers are
     /// accepted either way.
     pub digest_sha256: bool,
+    /// Failed logins (Digest or the token API's Basic) one address may make
+    /// within a minute before it gets 429; 0 turns this off.
+    pub login_failures_per_minute: u32,
+    /// Seconds an address that went past that limit is refused.
+    pub login_block_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +124,8 @@ impl Default for AuthConfig {
             realm: "Authentication Required".into(),
             nonce_lifetime: 300,
             digest_sha256: false,
+            login_failures_per_minute: 10,
+            login_block_seconds: 300,
         }
     }
 }

@@ -37,8 +37,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 408: the body did not arrive in time.
     RequestTimeout,
-    /// 429 after too many failed logins from one address.
-    TooManyRequests,
+    /// 429 after too many failed logins from one address; seconds to wait.
+    TooManyRequests(u64),
     /// 500: logged in full, answered with a short reason.
     Internal(String),
 }
@@ -92,7 +92,7 @@ impl ApiError {
             ApiError::RequestTimeout => 408,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType => 415,
-            ApiError::TooManyRequests => 429,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -127,7 +127,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 "Input Error - the body must be sent with Content-Type: application/json".into()
             }
-            ApiError::TooManyRequests => {
+            ApiError::TooManyRequests(_) => {
                 "Too many failed authentication attempts: try again later".into()
             }
             ApiError::Internal(m) => format!("Unexpected error: {m}"),

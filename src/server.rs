@@ -272,6 +272,9 @@ impl Worker {
             Service::Auth => ApiResponse::raw_json(status, error.auth_body(db::now())),
         };
         match (&error, service) {
+            (ApiError::TooManyRequests(seconds), _) => {
+                response = response.with_header("Retry-After", seconds.to_string());
+            }
             (ApiError::MethodNotAllowed(allowed), _) => {
                 response = response.with_header("Allow", allowed.join(", "));
             }

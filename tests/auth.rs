@@ -554,3 +554,78 @@ fn webservice_cli_works_before_the_first_serve() {
     assert!(dir.join("new.db").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn failed_logins_are_throttled_per_address() {
+    let server = TestServer::start_with("[auth]\nlogin_failures_per_minute = 3\n");
+    let token = server.token();
+    let mut client = server.https_client();
+    let challenge = challenge_of(&client.send(Request::get("/1.1/infos")));
+    for nc in 1..=3 {
+        let wrong = digest_header(&challenge, ADMIN, "guess", "GET", "/1.1/infos", nc);
+        assert_eq!(infos_with(&mut client, &wrong).status, 401);
+    }
+    // now even the right password is refused from this address, for a while
+    let right = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 4);
+    let blocked = infos_with(&mut client, &right);
+    assert_eq!(blocked.status, 429);
+    assert!(
+        blocked
+            .header("Retry-After")
+            .is_some_and(|s| s.parse::<u64>().is_ok())
+    );
+    assert_eq!(blocked.errors().len(), 1);
+    let blocked_token = new_token(&server, ADMIN, ADMIN_PASSWORD, r#"{"backend": "xivo_ws"}"#);
+    assert_eq!(blocked_token.status, 429);
+    assert_eq!(blocked_token.json()["status_code"], 429);
+    // a valid token from the same address still works, and other addresses are not slowed
+    assert_eq!(
+        client.send(Request::get("/1.1/infos").token(&token)).status,
+        200
+    );
+    let mut other = Client::tls(&server.https).bound_to("127.0.0.2");
+    let fresh = challenge_of(&other.send(Request::get("/1.1/infos")));
+    let header = digest_header(&fresh, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 1);
+    assert_eq!(infos_with(&mut other, &header).status, 200);
+    let log = server.log();
+    assert!(
+        log.contains("failed login for \"admin\" from 127.0.0.1"),
+        "{log}"
+    );
+    assert!(!log.contains("guess"), "passwords are never logged");
+}
+
+#[test]
+fn wrong_token_api_passwords_are_throttled_too() {
+    let server = TestServer::start_with("[auth]\nlogin_failures_per_minute = 3\n");
+    let mut auth = Client::tls(&server.auth).bound_to("127.0.0.4");
+    let attempt = |auth: &mut Client, password: &str| {
+        auth.send(Request::post("/0.1/token", r#"{"backend": "xivo_ws"}"#).basic(ADMIN, password))
+            .status
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt(&mut auth, "guess"), 401);
+    }
+    assert_eq!(attempt(&mut auth, ADMIN_PASSWORD), 429);
+    assert_eq!(
+        new_token(&server, ADMIN, ADMIN_PASSWORD, r#"{"backend": "xivo_ws"}"#).status,
+        200
+    );
+}
+
+#[test]
+fn a_nonce_from_before_a_restart_is_stale_not_wrong() {
+    let mut server = TestServer::start();
+    let challenge = challenge_of(&server.https_client().send(Request::get("/1.1/infos")));
+    server.stop_with("TERM");
+    server.launch();
+    let mut client = server.https_client();
+    let header = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 1);
+    let stale = infos_with(&mut client, &header);
+    assert_eq!(stale.status, 401);
+    assert!(challenge_of(&stale).contains("stale=true"));
+    assert!(
+        !server.log().contains("failed login"),
+        "not counted as a failure"
+    );
+}

@@ -32,6 +32,21 @@ fn unauthorized() -> ApiError {
 }
 
 pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    ctx.gate.check_not_blocked(ctx.request.peer)?;
+    let result = issue(ctx);
+    // a wrong password counts against the address; no credentials at all do not
+    let attempted = ctx
+        .request
+        .authorization
+        .as_deref()
+        .and_then(basic_credentials);
+    if let (Err(ApiError::Unauthorized { .. }), Some((login, _))) = (&result, attempted) {
+        ctx.gate.login_failed(ctx.request.peer, &login);
+    }
+    result
+}
+
+fn issue(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let (login, password) = ctx
         .request
         .authorization

@@ -159,7 +159,9 @@ impl DigestAuth {
         if auth.opaque.as_deref().is_some_and(|o| o != self.opaque) {
             return Err(Failure::Invalid);
         }
-        let issued = self.nonce_time(&auth.nonce).ok_or(Failure::Invalid)?;
+        // a nonce we did not make (or made before a restart) is checked like
+        // an expired one: right credentials get stale=true and retry at once
+        let issued = self.nonce_time(&auth.nonce);
         let index = users
             .iter()
             .position(|u| u.login == auth.username && u.realm == self.realm)
@@ -193,6 +195,9 @@ impl DigestAuth {
         ) {
             return Err(Failure::Invalid);
         }
+        let Some(issued) = issued else {
+            return Err(Failure::Stale);
+        };
         if now.saturating_sub(issued) >= self.lifetime || issued > now + 60 {
             return Err(Failure::Stale);
         }
@@ -310,8 +315,14 @@ mod tests {
             digest.verify(&other_uri, "GET", "/1.1/users", &users, 1000),
             Err(Failure::Invalid)
         );
+        // a nonce not ours: stale for the right password, invalid for a wrong one
         let forged = challenge.replace(&nonce_of(challenge), &"0".repeat(64));
         let header = answer(&forged, "secret", "/1.1/users", 1);
+        assert_eq!(
+            digest.verify(&header, "GET", "/1.1/users", &users, 1000),
+            Err(Failure::Stale)
+        );
+        let header = answer(&forged, "nope", "/1.1/users", 1);
         assert_eq!(
             digest.verify(&header, "GET", "/1.1/users", &users, 1000),
             Err(Failure::Invalid)

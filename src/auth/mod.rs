@@ -10,6 +10,7 @@ pub mod acl;
 pub mod api;
 pub mod digest;
 pub mod secrets;
+pub mod throttle;
 pub mod tokens;
 pub mod webservice;
 
@@ -19,6 +20,9 @@ use crate::http::{ApiRequest, ListenerKind};
 use digest::{DigestAuth, Failure};
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+use throttle::Throttle;
 use tokens::Token;
 use webservice::WebServiceUser;
 
@@ -28,6 +32,8 @@ const TOKEN_CACHE_SIZE: usize = 10_000;
 pub struct Gate {
     trust_loopback: bool,
     digest: DigestAuth,
+    /// failed logins per client address
+    throttle: Throttle,
     ws_users: Option<Vec<WebServiceUser>>,
     /// token secret -> token (None: known not to exist)
     tokens: HashMap<String, Option<Token>>,
@@ -42,8 +48,31 @@ impl Gate {
                 config.auth.nonce_lifetime,
                 config.auth.digest_sha256,
             ),
+            throttle: Throttle::new(
+                config.auth.login_failures_per_minute,
+                Duration::from_secs(config.auth.login_block_seconds),
+            ),
             ws_users: None,
             tokens: HashMap::new(),
+        }
+    }
+
+    /// 429 when `client` failed to log in too often lately.
+    pub fn check_not_blocked(&self, client: Option<IpAddr>) -> ApiResult<()> {
+        match client.and_then(|ip| self.throttle.blocked(ip, Instant::now())) {
+            Some(seconds) => Err(ApiError::TooManyRequests(seconds)),
+            None => Ok(()),
+        }
+    }
+
+    /// Logs a failed login and counts it against the client's address.
+    pub fn login_failed(&mut self, client: Option<IpAddr>, login: &str) {
+        let Some(ip) = client else {
+            return;
+        };
+        log::warn!("failed login for {login:?} from {ip}");
+        if self.throttle.failed(ip, Instant::now()) {
+            log::warn!("{ip}: too many failed logins, refused for a while");
         }
     }
 
@@ -59,6 +88,7 @@ impl Gate {
 
     pub fn purge(&mut self, now: u64) {
         self.digest.purge(now);
+        self.throttle.purge(Instant::now());
     }
 
     pub fn ws_users(&mut self, conn: &Connection) -> ApiResult<&[WebServiceUser]> {
@@ -124,6 +154,7 @@ impl Gate {
             && header.len() > 6
             && header[..6].eq_ignore_ascii_case("digest")
         {
+            self.check_not_blocked(request.peer)?;
             let now = crate::db::now() as u64;
             let target = request.path.as_str();
             let method = request.method_name.as_str();
@@ -145,6 +176,12 @@ impl Gate {
                 }),
             };
             self.ws_users = Some(users);
+            if matches!(verdict, Err(Failure::Invalid)) {
+                let login = digest_auth::AuthorizationHeader::parse(header)
+                    .map(|h| h.username)
+                    .unwrap_or_default();
+                self.login_failed(request.peer, &login);
+            }
             return outcome;
         }
         Err(ApiError::Unauthorized {
