@@ -99,6 +99,12 @@ pub fn run(config: Config) -> Result<(), String> {
     // one line for scripts and tests to learn the (possibly ephemeral) ports
     println!("xivo-confd listening {}", announced.join(" "));
 
+    // a file-size limit reached must fail the write (EFBIG, answered 500),
+    // not kill the server: SIGXFSZ would end it by default
+    // SAFETY: setting a signal's disposition to "ignore" has no preconditions
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())

@@ -86,16 +86,38 @@ impl TestServer {
 
     /// Starts (or restarts) the serving process and learns its ports.
     pub fn launch(&mut self) {
-        let mut child = Command::new(binary())
+        self.launch_limited(None);
+    }
+
+    /// As `launch`, with the process unable to write files past
+    /// `file_limit` bytes (RLIMIT_FSIZE): a full disk, as the server sees it.
+    pub fn launch_limited(&mut self, file_limit: Option<u64>) {
+        let mut command = Command::new(binary());
+        command
             .args([
                 "--config",
                 self.config.to_str().expect("utf8 path"),
                 "serve",
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts");
+            .stderr(Stdio::null());
+        if let Some(limit) = file_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child
+            unsafe {
+                command.pre_exec(move || {
+                    let bound = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &bound) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn().expect("server starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)
