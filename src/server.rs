@@ -105,6 +105,7 @@ pub fn run(config: Config) -> Result<(), String> {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
+    raise_open_files_limit();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())
@@ -315,6 +316,25 @@ pub fn service_of(kind: ListenerKind) -> Service {
     match kind {
         ListenerKind::Auth => Service::Auth,
         ListenerKind::Http | ListenerKind::Https => Service::Confd,
+    }
+}
+
+/// Every connection holds a file descriptor: use all the system allows this
+/// process (the soft limit is often 1024, the hard one far higher).
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls only read or write the struct we pass
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                log::warn!("cannot raise the open files limit");
+            }
+        }
     }
 }
 

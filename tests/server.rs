@@ -239,3 +239,55 @@ fn sigterm_and_sigint_stop_cleanly() {
         assert_eq!(list.json()["total"], 1);
     }
 }
+
+#[test]
+fn a_thousand_idle_connections_hold_nobody_else() {
+    let server = TestServer::start();
+    let idle: Vec<TcpStream> = (0..1000)
+        .map(|_| TcpStream::connect(&server.http).expect("connect"))
+        .collect();
+    // half of them start a request and stop after its first bytes
+    for mut stream in idle.iter().step_by(2) {
+        stream.write_all(b"GET /1.1/infos HT").ok();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        assert_served_quickly(&server, "with 1000 idle connections");
+    }
+    drop(idle);
+    assert_served_quickly(&server, "after they left");
+}
+
+#[test]
+fn a_100_mb_body_is_refused_without_reading_it() {
+    let server = TestServer::start();
+    let mut stream = TcpStream::connect(&server.http).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    stream.set_write_timeout(Some(Duration::from_secs(5))).ok();
+    let head = "POST /1.1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 104857600\r\n\r\n";
+    stream.write_all(head.as_bytes()).expect("head");
+    let mut writer = stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        // the server stops reading: writing fails or stalls long before 100 MB
+        while sent < 100 * 1024 * 1024 && writer.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let started = Instant::now();
+    let response = read_response(&mut BufReader::new(stream), "POST");
+    assert_eq!(response.status, 413);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered before the body came"
+    );
+    assert_served_quickly(&server, "while a huge body is being pushed");
+    let sent = sender.join().expect("sender");
+    assert!(
+        sent < 100 * 1024 * 1024,
+        "the server did not swallow 100 MB ({sent} bytes)"
+    );
+}
