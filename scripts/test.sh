@@ -31,3 +31,5 @@ if ! python3 -c 'import selenium' >/dev/null 2>&1; then
 fi
 
 cargo test --locked
+# the 60-second soak (64 connections of mixed load) runs on its own
+cargo test --locked --test soak -- --ignored

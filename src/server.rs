@@ -25,7 +25,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// How often expired tokens and Digest nonces are dropped.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
+const PURGE_EVERY: Duration = Duration::from_secs(10);
 
 pub struct Worker {
     conn: Connection,
