@@ -43,11 +43,6 @@ impl Ctx<'_> {
         fields::parse_object(&self.request.body)
     }
 
-    /// `{"rel": <collection>, "href": <absolute url of the object>}`
-    pub fn link(&self, collection: &str, id: i64) -> Value {
-        json!({"rel": collection, "href": self.href(collection, id)})
-    }
-
     pub fn href(&self, collection: &str, id: i64) -> String {
         format!("{}/1.1/{collection}/{id}", self.base_url)
     }
