@@ -72,7 +72,7 @@ pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 
 pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let values = CONTEXTS.validate(ctx, Mode::Create)?;
-    ensure_name_free(ctx, &values, None)?;
+    CONTEXTS.ensure_unique_value(ctx, &values, "name", None)?;
     let id = CONTEXTS.insert(ctx, &values)?;
     CONTEXTS.created(ctx, id)
 }
@@ -80,7 +80,7 @@ pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let id = CONTEXTS.resolve(ctx, ctx.param(0))?;
     let values = CONTEXTS.validate(ctx, Mode::Update)?;
-    ensure_name_free(ctx, &values, Some(id))?;
+    CONTEXTS.ensure_unique_value(ctx, &values, "name", Some(id))?;
     // lines and extensions follow a rename (ON UPDATE CASCADE)
     CONTEXTS.update(ctx, id, &values)?;
     Ok(ApiResponse::no_content())
@@ -109,28 +109,6 @@ pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     }
     CONTEXTS.delete_row(ctx, id)?;
     Ok(ApiResponse::no_content())
-}
-
-fn ensure_name_free(
-    ctx: &Ctx,
-    values: &super::fields::Values,
-    own_id: Option<i64>,
-) -> ApiResult<()> {
-    let Some(rusqlite::types::Value::Text(name)) = super::value_of(values, "name") else {
-        return Ok(());
-    };
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM contexts WHERE name = ?1")?
-        .query_row([name], |row| row.get(0))
-        .optional()?;
-    match taken {
-        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
-            "Context already exists {}",
-            meta(&[("name", Value::from(name.as_str()))])
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// The type of the context named `name`, if it exists.

@@ -9,7 +9,7 @@ use super::resource::Resource;
 use super::{set_value, value_of};
 use crate::auth::secrets::random_bytes;
 use crate::db::list::ListSpec;
-use crate::error::{ApiError, ApiResult, meta};
+use crate::error::{ApiError, ApiResult};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
@@ -254,7 +254,7 @@ pub fn insert_sip(ctx: &Ctx, mut values: Values) -> ApiResult<i64> {
     if value_of(&values, "secret").is_none() {
         set_value(&mut values, "secret", SqlValue::Text(random_text(16)));
     }
-    ensure_username_free(ctx, &values, None)?;
+    SIP.ensure_unique_value(ctx, &values, "username", None)?;
     SIP.insert(ctx, &values)
 }
 
@@ -268,7 +268,7 @@ pub fn sip_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 pub fn update_sip(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
     check_option_keys(values, SIP_OPTIONS, "SIP")?;
     check_sip_values(values)?;
-    ensure_username_free(ctx, values, Some(id))?;
+    SIP.ensure_unique_value(ctx, values, "username", Some(id))?;
     SIP.update(ctx, id, values)
 }
 
@@ -342,24 +342,6 @@ fn store_sccp_options(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
         .collect();
     row.push(("options", SqlValue::Text(json!(codecs).to_string())));
     SCCP.update(ctx, id, &row)
-}
-
-fn ensure_username_free(ctx: &Ctx, values: &Values, own_id: Option<i64>) -> ApiResult<()> {
-    let Some(SqlValue::Text(username)) = value_of(values, "username") else {
-        return Ok(());
-    };
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM endpoints_sip WHERE username = ?1")?
-        .query_row([username], |row| row.get(0))
-        .optional()?;
-    match taken {
-        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
-            "SIPEndpoint already exists {}",
-            meta(&[("username", Value::from(username.as_str()))])
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// `length` characters of [a-z0-9] from the OS generator (no modulo bias:

@@ -202,7 +202,7 @@ fn insert_line(ctx: &Ctx, mut values: Values) -> ApiResult<i64> {
         contexts::require(ctx, context)?;
     }
     match value_of(&values, "provisioning_code") {
-        Some(SqlValue::Text(code)) => ensure_code_free(ctx, code, None)?,
+        Some(SqlValue::Text(code)) => LINES.ensure_unique(ctx, "provisioning_code", code, None)?,
         _ => {
             let code = unused_provisioning_code(ctx)?;
             set_value(&mut values, "provisioning_code", SqlValue::Text(code));
@@ -227,7 +227,7 @@ fn update_line(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
         contexts::require(ctx, context)?;
     }
     if let Some(SqlValue::Text(code)) = value_of(values, "provisioning_code") {
-        ensure_code_free(ctx, code, Some(id))?;
+        LINES.ensure_unique(ctx, "provisioning_code", code, Some(id))?;
     }
     LINES.update(ctx, id, values)
 }
@@ -351,21 +351,6 @@ pub fn ensure_no_users_or_extensions(ctx: &Ctx, line_id: i64) -> ApiResult<()> {
     Ok(())
 }
 
-fn ensure_code_free(ctx: &Ctx, code: &str, own_id: Option<i64>) -> ApiResult<()> {
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM lines WHERE provisioning_code = ?1")?
-        .query_row([code], |row| row.get(0))
-        .optional()?;
-    match taken {
-        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
-            "Line already exists {}",
-            meta(&[("provisioning_code", Value::from(code))])
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Six digits from 1 to 8 (what phones' keypads make easy, as the
 /// reference did), not used by another line.
 fn unused_provisioning_code(ctx: &Ctx) -> ApiResult<String> {
@@ -374,7 +359,10 @@ fn unused_provisioning_code(ctx: &Ctx) -> ApiResult<String> {
             .iter()
             .map(|byte| char::from(b'1' + byte % 8))
             .collect();
-        if ensure_code_free(ctx, &code, None).is_ok() {
+        if LINES
+            .ensure_unique(ctx, "provisioning_code", &code, None)
+            .is_ok()
+        {
             return Ok(code);
         }
     }

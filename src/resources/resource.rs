@@ -6,7 +6,7 @@
 use super::fields::{self, Field, Mode, Values};
 use super::{Ctx, Key, list_response};
 use crate::db::list::{ListQuery, ListSpec, fetch};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
@@ -78,6 +78,47 @@ impl Resource {
                 "field '{field}': {} was not found",
                 self.name
             )))
+        }
+    }
+
+    /// 400 `<Name> already exists ('<column>': '<value>')` when another row
+    /// than `own_id` has this value.
+    pub fn ensure_unique(
+        &self,
+        ctx: &Ctx,
+        column: &str,
+        value: &str,
+        own_id: Option<i64>,
+    ) -> ApiResult<()> {
+        let taken: Option<i64> = ctx
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id FROM {} WHERE {column} = ?1",
+                self.table
+            ))?
+            .query_row([value], |row| row.get(0))
+            .optional()?;
+        match taken {
+            Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
+                "{} already exists {}",
+                self.name,
+                meta(&[(column, Value::from(value))])
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// `ensure_unique` for a checked value, when the body gave one.
+    pub fn ensure_unique_value(
+        &self,
+        ctx: &Ctx,
+        values: &Values,
+        column: &str,
+        own_id: Option<i64>,
+    ) -> ApiResult<()> {
+        match super::value_of(values, column) {
+            Some(SqlValue::Text(value)) => self.ensure_unique(ctx, column, value, own_id),
+            _ => Ok(()),
         }
     }
 

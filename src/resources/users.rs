@@ -8,8 +8,8 @@ use crate::auth::secrets::hash_password;
 use crate::db::list::{ListQuery, ListSpec, fetch};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
+use rusqlite::Row;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row};
 use serde_json::{Map, Value};
 
 const RESOURCE: &str = "User";
@@ -208,7 +208,7 @@ pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 
 pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let mut values = USERS.validate(ctx, Mode::Create)?;
-    ensure_username_free(ctx, &values, None)?;
+    USERS.ensure_unique_value(ctx, &values, "username", None)?;
     if matches!(value_of(&values, "caller_id"), None | Some(SqlValue::Null)) {
         let caller_id = default_caller_id(&values);
         set_value(&mut values, "caller_id", SqlValue::Text(caller_id));
@@ -223,7 +223,7 @@ pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let id = USERS.resolve(ctx, ctx.param(0))?;
     let mut values = USERS.validate(ctx, Mode::Update)?;
-    ensure_username_free(ctx, &values, Some(id))?;
+    USERS.ensure_unique_value(ctx, &values, "username", Some(id))?;
     store_password(&mut values);
     USERS.update(ctx, id, &values)?;
     refresh_search_text(ctx, id)?;
@@ -277,23 +277,6 @@ fn store_password(values: &mut Values) {
             values.push(("password_hash", SqlValue::Text(hash_password(&text))))
         }
         _ => {}
-    }
-}
-
-fn ensure_username_free(ctx: &Ctx, values: &Values, own_id: Option<i64>) -> ApiResult<()> {
-    let Some(SqlValue::Text(username)) = value_of(values, "username") else {
-        return Ok(());
-    };
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-        .query_row([username], |row| row.get(0))
-        .optional()?;
-    match taken {
-        Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
-            "User already exists ('username': '{username}')"
-        ))),
-        _ => Ok(()),
     }
 }
 
