@@ -167,3 +167,168 @@ CREATE TABLE user_lines (
 ) WITHOUT ROWID;
 CREATE INDEX user_lines_line ON user_lines (line_id);
 CREATE UNIQUE INDEX user_lines_one_main_user ON user_lines (line_id) WHERE main_user = 1;
+
+-- step 3: indexes for sorted paging and for search
+
+-- Sorting by name follows the list's collation (NOCASE): these let the
+-- server read users in list order from an index instead of sorting them.
+-- The BINARY ones of step 1 served no query and cost every write.
+DROP INDEX users_lastname;
+DROP INDEX users_firstname;
+CREATE INDEX users_lastname_nocase ON users (lastname COLLATE NOCASE, id);
+CREATE INDEX users_firstname_nocase ON users (firstname COLLATE NOCASE, id);
+
+-- Search: a case-insensitive substring of the text below (the kept search
+-- text, already case-folded by the server, and the number of the user's
+-- line; users::SEARCH in src/resources/users.rs says the same). Two FTS5
+-- trigram indexes answer it exactly; the server checks them against a plain
+-- scan in its tests. A text holding NUL (which the tokenizer skips) or \x01
+-- (the separator below) is not indexed but listed in
+-- user_search_unindexed, whose few rows the server scans.
+CREATE VIEW user_search_source AS
+SELECT id, text, instr(text, char(0)) = 0 AND instr(text, char(1)) = 0 AS indexable
+FROM (SELECT users.id AS id,
+             users.search_text || char(10) || coalesce(
+                 (SELECT extensions.exten FROM extensions WHERE extensions.id =
+                     (SELECT min(line_extensions.extension_id) FROM line_extensions
+                      WHERE line_extensions.line_id = user_lines.line_id)), '') AS text
+      FROM users LEFT JOIN user_lines ON user_lines.user_id = users.id);
+
+-- 1..65536, to split a text into characters inside a trigger (where a
+-- recursive CTE is not allowed); a user's text is at most ~10,000
+CREATE TABLE search_positions (n INTEGER PRIMARY KEY);
+INSERT INTO search_positions (n)
+WITH RECURSIVE counter (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM counter WHERE n < 65536)
+SELECT n FROM counter;
+
+-- The same text with \x01 around every character: each trigram of it is
+-- one character (\x01 c \x01) or two adjacent ones (c \x01 d), so a term
+-- of one or two characters is one exact token.
+CREATE VIEW user_search_pairs_source AS
+SELECT source.id AS id,
+       char(1) || (SELECT group_concat(substr(source.text, position.n, 1), char(1)
+                                       ORDER BY position.n)
+                   FROM search_positions AS position
+                   WHERE position.n <= length(source.text)) || char(1) AS text
+FROM user_search_source AS source
+WHERE source.indexable;
+
+-- Terms of 3+ characters: a phrase of trigrams matches exactly where the
+-- term occurs. The text is folded already, so the tokenizer folds nothing;
+-- contentless: only the index is stored.
+CREATE VIRTUAL TABLE user_search USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1
+);
+-- Terms of 1-2 characters: one token each, so no positions are kept.
+CREATE VIRTUAL TABLE user_search_pairs USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1,
+    detail = none
+);
+CREATE TABLE user_search_unindexed (id INTEGER PRIMARY KEY);
+INSERT INTO user_search (rowid, text) SELECT id, text FROM user_search_source WHERE indexable;
+INSERT INTO user_search_pairs (rowid, text) SELECT id, text FROM user_search_pairs_source;
+INSERT INTO user_search_unindexed (id) SELECT id FROM user_search_source WHERE NOT indexable;
+
+-- Triggers keep all three in step with every change of a user's text or
+-- of the number of its line, whoever writes.
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id = new.id;
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id = new.id;
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id = new.id;
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF search_text ON users BEGIN
+    DELETE FROM user_search WHERE rowid = new.id;
+    DELETE FROM user_search_pairs WHERE rowid = new.id;
+    DELETE FROM user_search_unindexed WHERE id = new.id;
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id = new.id;
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id = new.id;
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id = new.id;
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+    DELETE FROM user_search WHERE rowid = old.id;
+    DELETE FROM user_search_pairs WHERE rowid = old.id;
+    DELETE FROM user_search_unindexed WHERE id = old.id;
+END;
+CREATE TRIGGER user_lines_search_insert AFTER INSERT ON user_lines BEGIN
+    DELETE FROM user_search WHERE rowid = new.user_id;
+    DELETE FROM user_search_pairs WHERE rowid = new.user_id;
+    DELETE FROM user_search_unindexed WHERE id = new.user_id;
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id = new.user_id;
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id = new.user_id;
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id = new.user_id;
+END;
+CREATE TRIGGER user_lines_search_delete AFTER DELETE ON user_lines BEGIN
+    DELETE FROM user_search WHERE rowid = old.user_id;
+    DELETE FROM user_search_pairs WHERE rowid = old.user_id;
+    DELETE FROM user_search_unindexed WHERE id = old.user_id;
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id = old.user_id;
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id = old.user_id;
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id = old.user_id;
+END;
+CREATE TRIGGER user_lines_search_update AFTER UPDATE ON user_lines BEGIN
+    DELETE FROM user_search WHERE rowid IN (old.user_id, new.user_id);
+    DELETE FROM user_search_pairs WHERE rowid IN (old.user_id, new.user_id);
+    DELETE FROM user_search_unindexed WHERE id IN (old.user_id, new.user_id);
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id IN (old.user_id, new.user_id);
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id IN (old.user_id, new.user_id);
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (old.user_id, new.user_id);
+END;
+CREATE TRIGGER line_extensions_search_insert AFTER INSERT ON line_extensions BEGIN
+    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+END;
+CREATE TRIGGER line_extensions_search_delete AFTER DELETE ON line_extensions BEGIN
+    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+END;
+CREATE TRIGGER line_extensions_search_update AFTER UPDATE ON line_extensions BEGIN
+    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+END;
+CREATE TRIGGER extensions_search_update AFTER UPDATE OF exten ON extensions BEGIN
+    DELETE FROM user_search WHERE rowid IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    INSERT INTO user_search (rowid, text)
+        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    INSERT INTO user_search_pairs (rowid, text)
+        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    INSERT INTO user_search_unindexed (id)
+        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+END;

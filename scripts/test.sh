@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. First installs what the tests drive besides the
 # binary itself: curl, Python 3 with requests (legacy-client tests),
-# openapi-spec-validator (the API descriptions), and Chromium with its driver
+# openapi-spec-validator (the API descriptions), schemathesis (contract
+# fuzzing against the served descriptions), and Chromium with its driver
 # and Python selenium (the API console in a real browser). Each is installed
 # only when missing. The browser and its driver are Debian's, and the test
 # hands Selenium that driver's path, so nothing is fetched while testing.
@@ -21,6 +22,10 @@ fi
 if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
     python3 -m pip install --quiet openapi-spec-validator \
         || (apt-get update -qq && apt-get install -y -qq python3-openapi-spec-validator)
+fi
+# contract fuzzing (tests/contract.rs) speaks the schemathesis 4 command line
+if ! python3 -c 'import sys, schemathesis; sys.exit(schemathesis.__version__.split(".")[0] != "4")' >/dev/null 2>&1; then
+    python3 -m pip install --quiet 'schemathesis>=4,<5'
 fi
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     apt-get update -qq && apt-get install -y -qq chromium chromium-driver

@@ -39,7 +39,28 @@ pub fn init(config: &LogConfig) -> Result<(), String> {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
-        loggers.push(WriteLogger::new(level, settings, file));
+        // simplelog writes a record in many small pieces: a LineWriter makes
+        // each record one write(2) (it was ~30 per access line)
+        loggers.push(WriteLogger::new(
+            level,
+            settings,
+            std::io::LineWriter::new(file),
+        ));
     }
-    CombinedLogger::init(loggers).map_err(|e| format!("cannot start logging: {e}"))
+    CombinedLogger::init(loggers).map_err(|e| format!("cannot start logging: {e}"))?;
+    log_panics();
+    Ok(())
+}
+
+/// Sends panics of every thread (the worker, tiny_http's connection threads)
+/// to the log as well as to stderr: stderr is often nowhere,
+/// and the log is where an operator, or a test, looks.
+fn log_panics() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        log::error!("panic in thread {name}: {info}");
+        default_hook(info);
+    }));
 }

@@ -131,6 +131,28 @@ fn huge_header_lines_are_refused() {
     assert_served_quickly(&server, "after a 1 MB header");
 }
 
+/// Found by fuzzing: a keep-alive client whose request line was too long got
+/// a 400 that did not say the connection was closing, and sent its next
+/// request into the closed socket; a header with a non-ASCII byte got no
+/// answer at all.
+#[test]
+fn requests_refused_before_routing_say_the_connection_closes() {
+    let server = TestServer::start();
+    let long_line = format!("GET /1.1/infos?{} HTTP/1.1\r\n\r\n", "a".repeat(17 * 1024));
+    let not_ascii = "GET /1.1/infos HTTP/1.1\r\nAuthorization: Digest username=\"jösé\"\r\n\r\n";
+    for request in [long_line.as_str(), not_ascii] {
+        let mut stream = TcpStream::connect(&server.http).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        stream.write_all(request.as_bytes()).expect("request sent");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok();
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(text.starts_with("http/1.1 400"), "{text}");
+        assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    }
+    assert_served_quickly(&server, "after refused requests");
+}
+
 #[test]
 fn a_client_that_never_reads_holds_nobody_else() {
     let server = TestServer::start();

@@ -912,6 +912,35 @@ fn user_caller_id_follows_to_the_line() {
     );
 }
 
+/// Found by fuzzing: a quote in a name made the user's default caller id
+/// `"Jo"hn Lee"`, of which the line kept only `Jo`.
+#[test]
+fn a_quote_in_a_name_reaches_the_line_whole() {
+    let mut api = Api::new();
+    let (line, sip) = sip_line(&mut api);
+    let user = api.create_id(
+        "/1.1/users",
+        json!({"firstname": "Jo\"hn", "lastname": "Lee"}),
+    );
+    api.create(
+        &format!("/1.1/users/{user}/lines"),
+        json!({"line_id": line}),
+    );
+    let read = api.get(&format!("/1.1/lines/{line}"));
+    assert_eq!(read["caller_id_name"], "Jo\"hn Lee");
+    // and every object takes back what it shows
+    for path in [
+        format!("/1.1/users/{user}"),
+        format!("/1.1/lines/{line}"),
+        format!("/1.1/lines_sip/{line}"),
+        format!("/1.1/endpoints/sip/{sip}"),
+    ] {
+        let shown = api.get(&path);
+        api.expect(Request::put(&path, &shown.to_string()), 204);
+        assert_eq!(api.get(&path), shown, "{path}");
+    }
+}
+
 #[test]
 fn lines_sip_is_a_line_and_its_endpoint() {
     let mut api = Api::new();

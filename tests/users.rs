@@ -116,6 +116,32 @@ fn put_accepts_what_get_returned_and_ignores_read_only_fields() {
     assert_eq!(empty.status, 204);
 }
 
+/// Found by fuzzing: the caller id made from the names could be one that
+/// the caller_id field refuses (a line break, over 160 characters), so a
+/// GET-then-PUT of the new user failed.
+#[test]
+fn the_caller_id_made_from_the_names_can_be_put_back() {
+    let mut api = Api::new();
+    let long = "é".repeat(128);
+    for (names, caller_id) in [
+        (
+            json!({"firstname": "Ann\nMarie"}),
+            "\"Ann Marie\"".to_string(),
+        ),
+        (
+            json!({"firstname": long, "lastname": long}),
+            // 158 characters between the quotes: the first name, a space, 29 more
+            format!("\"{long} {}\"", "é".repeat(29)),
+        ),
+    ] {
+        let user = create_user(&mut api, names);
+        assert_eq!(user["caller_id"], caller_id.as_str());
+        let path = format!("/1.1/users/{}", user["id"]);
+        let shown = api.get(&path);
+        api.expect(Request::put(&path, &shown.to_string()), 204);
+    }
+}
+
 #[test]
 fn user_is_reachable_by_uuid() {
     let mut api = Api::new();

@@ -6,6 +6,9 @@
 use crate::error::{ApiError, ApiResult};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// What a resource declares to be listed.
 pub struct ListSpec {
@@ -108,8 +111,23 @@ fn parse_count(name: &str, value: &str) -> ApiResult<u64> {
 }
 
 /// Runs the count and the page; `scope` adds a resource's own condition.
+/// This is the plain SQL answer; `fetch_indexed` gives the same answer
+/// faster where it can, and the tests hold one to the other.
 pub fn fetch<T>(
     conn: &Connection,
+    spec: &ListSpec,
+    query: &ListQuery,
+    scope: Option<(&str, Vec<SqlValue>)>,
+    map_row: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> ApiResult<(i64, Vec<T>)> {
+    fetch_sql(conn, None, spec, query, scope, map_row)
+}
+
+/// `fetch`, with the total taken from `totals` when the same count was
+/// already made on the same data.
+fn fetch_sql<T>(
+    conn: &Connection,
+    totals: Option<&ListCache>,
     spec: &ListSpec,
     query: &ListQuery,
     scope: Option<(&str, Vec<SqlValue>)>,
@@ -136,22 +154,23 @@ pub fn fetch<T>(
     };
 
     let count_sql = format!("SELECT count(*) FROM {}{filter}", spec.from);
-    let total: i64 = conn
-        .prepare_cached(&count_sql)?
-        .query_row(rusqlite::params_from_iter(args.iter()), |row| row.get(0))?;
+    let count = || -> rusqlite::Result<i64> {
+        conn.prepare_cached(&count_sql)?
+            .query_row(rusqlite::params_from_iter(args.iter()), |row| row.get(0))
+    };
+    let total = match totals {
+        Some(cache) => cache.total(&count_sql, &args, count)?,
+        None => count()?,
+    };
 
-    // NULLs last going up and first going down, as the reference's database did
-    let direction = match query.direction {
-        Direction::Asc => "ASC NULLS LAST",
-        Direction::Desc => "DESC NULLS FIRST",
-    };
-    let tie = match query.direction {
-        Direction::Asc => "ASC",
-        Direction::Desc => "DESC",
-    };
     let page_sql = format!(
-        "SELECT {} FROM {}{filter} ORDER BY {} {direction}, {} {tie} LIMIT ? OFFSET ?",
-        spec.select, spec.from, query.order, spec.id
+        "SELECT {} FROM {}{filter} ORDER BY {} {}, {} {} LIMIT ? OFFSET ?",
+        spec.select,
+        spec.from,
+        query.order,
+        query.direction.with_nulls(),
+        spec.id,
+        query.direction.keyword()
     );
     let limit = query
         .limit
@@ -163,6 +182,354 @@ pub fn fetch<T>(
     let rows = statement.query_map(rusqlite::params_from_iter(args.iter()), |row| map_row(row))?;
     let items = rows.collect::<rusqlite::Result<Vec<T>>>()?;
     Ok((total, items))
+}
+
+impl Direction {
+    fn keyword(self) -> &'static str {
+        match self {
+            Direction::Asc => "ASC",
+            Direction::Desc => "DESC",
+        }
+    }
+
+    /// NULLs last going up and first going down, as the reference's database did.
+    fn with_nulls(self) -> &'static str {
+        match self {
+            Direction::Asc => "ASC NULLS LAST",
+            Direction::Desc => "DESC NULLS FIRST",
+        }
+    }
+}
+
+/// FTS5 tables (schema step 3) that hold exactly the text a spec's
+/// `search_text` computes, one row per listed object (rowid = its id), so
+/// that a search reads an index instead of every row.
+pub struct SearchIndex {
+    /// trigram index of the text: a term of 3+ characters is a phrase of
+    /// trigrams, which matches exactly where the term occurs
+    pub trigrams: &'static str,
+    /// trigram index of the text with \x01 around each character: its
+    /// tokens are the text's single characters and adjacent pairs, so a term
+    /// of 1-2 characters is one exact token
+    pub pairs: &'static str,
+    /// ids whose text the indexes cannot hold (it has NUL or \x01)
+    pub unindexed: &'static str,
+    /// view of (id, text): the searched text, to scan those few
+    pub source: &'static str,
+}
+
+/// Ids whose text contains `term`: from the indexes, plus a scan of the
+/// texts they could not hold.
+fn search_ids(conn: &Connection, index: &SearchIndex, term: &str) -> ApiResult<Vec<i64>> {
+    let mut ids = Vec::new();
+    // indexed texts have neither, so such a term can only be in the others
+    if !term.contains(['\0', '\u{1}']) {
+        let mut chars = term.chars();
+        let (table, phrase) = match (chars.next(), chars.next(), chars.next()) {
+            (None, _, _) => return Ok(ids),
+            (Some(one), None, _) => (index.pairs, format!("\u{1}{one}\u{1}")),
+            (Some(one), Some(two), None) => (index.pairs, format!("{one}\u{1}{two}")),
+            _ => (index.trigrams, term.to_string()),
+        };
+        // one FTS5 string: the whole term, quotes doubled, nothing else special
+        let pattern = format!("\"{}\"", phrase.replace('"', "\"\""));
+        let sql = format!("SELECT rowid FROM {table} WHERE {table} MATCH ?1");
+        let mut statement = conn.prepare_cached(&sql)?;
+        for id in statement.query_map([pattern], |row| row.get::<_, i64>(0))? {
+            ids.push(id?);
+        }
+    }
+    let sql = format!(
+        "SELECT source.id FROM {unindexed} AS unindexed JOIN {source} AS source \
+         ON source.id = unindexed.id WHERE instr(source.text, ?1) > 0",
+        unindexed = index.unindexed,
+        source = index.source
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    for id in statement.query_map([term], |row| row.get::<_, i64>(0))? {
+        ids.push(id?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Pages longer than this are read by the plain query: fetching rows one by
+/// one by id stops paying off for (nearly) whole tables.
+const LONGEST_PAGE_BY_ID: usize = 5_000;
+
+/// `fetch`, answered from `cache` and `index` where they apply: the same
+/// total and the same rows in the same order, whatever the offset.
+///
+/// - No filter, no scope, no search: the page is a slice of the order index
+///   (every id in ORDER BY order), so an offset costs nothing.
+/// - A search the index can answer (and nothing else): the matching ids come
+///   from the index, are ranked by the order index, and only the page's rows
+///   are read.
+/// - Anything else: the plain query, with the total remembered.
+pub fn fetch_indexed<T>(
+    conn: &Connection,
+    cache: &ListCache,
+    spec: &ListSpec,
+    query: &ListQuery,
+    scope: Option<(&str, Vec<SqlValue>)>,
+    index: Option<&SearchIndex>,
+    mut map_row: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> ApiResult<(i64, Vec<T>)> {
+    cache.check(conn)?;
+    if scope.is_none() && query.filters.is_empty() {
+        let page = match (&query.search, index) {
+            (None, _) => {
+                let order = cache.order_index(conn, spec, query.order)?;
+                let page = order.page(query.direction, query.offset, query.limit);
+                Some((order.len() as i64, page))
+            }
+            (Some(term), Some(index)) if spec.search_text.is_some() => {
+                let ids = search_ids(conn, index, term)?;
+                let order = cache.order_index(conn, spec, query.order)?;
+                let (total, page) =
+                    order.rank_page(ids, query.direction, query.offset, query.limit);
+                Some((total as i64, page))
+            }
+            _ => None,
+        };
+        if let Some((total, ids)) = page
+            && ids.len() <= LONGEST_PAGE_BY_ID
+        {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} = ?1",
+                spec.select, spec.from, spec.id
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let mut items = Vec::with_capacity(ids.len());
+            for id in ids {
+                items.push(statement.query_row([id], |row| map_row(row))?);
+            }
+            return Ok((total, items));
+        }
+    }
+    fetch_sql(conn, Some(cache), spec, query, scope, map_row)
+}
+
+/// Every id of a list, in the order `ORDER BY <order> ASC NULLS LAST, <id>
+/// ASC` gives (read from SQLite itself, so collations and NULLs are SQL's),
+/// with each id's position. Going down is the exact reverse.
+struct OrderIndex {
+    ids: Vec<i64>,
+    positions: Positions,
+}
+
+/// Position of each id: an array indexed by id while ids are dense enough,
+/// else a map.
+enum Positions {
+    Dense(Vec<u32>),
+    Sparse(HashMap<i64, u32>),
+}
+
+const NO_POSITION: u32 = u32::MAX;
+
+impl OrderIndex {
+    fn build(conn: &Connection, spec: &ListSpec, order: &str) -> ApiResult<OrderIndex> {
+        // NULLs first, as the index stores them, so SQLite can walk an index
+        // on the expression instead of sorting; they are moved to the end here
+        let sql = format!(
+            "SELECT {id}, ({order}) IS NULL FROM {from} ORDER BY {order} ASC, {id} ASC",
+            id = spec.id,
+            from = spec.from
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut nulls = Vec::new();
+        let mut ids = Vec::new();
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            if row.get::<_, bool>(1)? {
+                nulls.push(id);
+            } else {
+                ids.push(id);
+            }
+        }
+        ids.extend(nulls);
+        let (min, max) = (ids.iter().min().copied(), ids.iter().max().copied());
+        let dense = match (min, max) {
+            (Some(min), Some(max)) => min >= 0 && (max as u64) < 4 * ids.len() as u64 + 1024,
+            _ => true,
+        };
+        let positions = if dense {
+            let size = max.map_or(0, |max| max as usize + 1);
+            let mut slots = vec![NO_POSITION; size];
+            for (position, id) in ids.iter().enumerate() {
+                slots[*id as usize] = position as u32;
+            }
+            Positions::Dense(slots)
+        } else {
+            Positions::Sparse(
+                ids.iter()
+                    .enumerate()
+                    .map(|(position, id)| (*id, position as u32))
+                    .collect(),
+            )
+        };
+        Ok(OrderIndex { ids, positions })
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn position(&self, id: i64) -> Option<u32> {
+        match &self.positions {
+            Positions::Dense(slots) => usize::try_from(id)
+                .ok()
+                .and_then(|index| slots.get(index))
+                .copied()
+                .filter(|p| *p != NO_POSITION),
+            Positions::Sparse(map) => map.get(&id).copied(),
+        }
+    }
+
+    /// The ids of one page of the whole list.
+    fn page(&self, direction: Direction, offset: u64, limit: Option<u64>) -> Vec<i64> {
+        let (start, end) = bounds(self.ids.len(), offset, limit);
+        match direction {
+            Direction::Asc => self.ids[start..end].to_vec(),
+            Direction::Desc => {
+                let last = self.ids.len();
+                (start..end).map(|i| self.ids[last - 1 - i]).collect()
+            }
+        }
+    }
+
+    /// Puts `ids` (a subset, unordered) in list order; returns how many are
+    /// listed and the ids of the asked page.
+    fn rank_page(
+        &self,
+        ids: Vec<i64>,
+        direction: Direction,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> (usize, Vec<i64>) {
+        let last = self.ids.len() as u32;
+        let mut ranked: Vec<u32> = ids
+            .into_iter()
+            .filter_map(|id| self.position(id))
+            .map(|position| match direction {
+                Direction::Asc => position,
+                Direction::Desc => last - 1 - position,
+            })
+            .collect();
+        let total = ranked.len();
+        let (start, end) = bounds(total, offset, limit);
+        if end < total {
+            // only the first `end` need ordering
+            ranked.select_nth_unstable(end);
+            ranked.truncate(end);
+        }
+        ranked.sort_unstable();
+        let page = ranked[start.min(ranked.len())..]
+            .iter()
+            .map(|&rank| match direction {
+                Direction::Asc => self.ids[rank as usize],
+                Direction::Desc => self.ids[(last - 1 - rank) as usize],
+            })
+            .collect();
+        (total, page)
+    }
+}
+
+/// [start, end) of a page in a list of `len`.
+fn bounds(len: usize, offset: u64, limit: Option<u64>) -> (usize, usize) {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+    let end = match limit {
+        Some(limit) => start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)),
+        None => len,
+    };
+    (start, end.min(len))
+}
+
+/// Order indexes kept at once (each is ~12 bytes per row).
+const ORDER_INDEXES: usize = 4;
+/// Totals kept at once; past it the map starts over.
+const TOTALS: usize = 256;
+
+/// What lists remember between requests on one connection: order indexes
+/// and totals. Everything is dropped as soon as the data may have changed:
+/// this connection's own writes (`total_changes`) or another connection's
+/// commit (`PRAGMA data_version`), checked on every use.
+#[derive(Default)]
+pub struct ListCache {
+    state: RefCell<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    /// (data_version, total_changes) the contents were read at
+    stamp: Option<(i64, u64)>,
+    /// most recently used last; keyed by (FROM, order expression)
+    orders: Vec<((&'static str, &'static str), Rc<OrderIndex>)>,
+    totals: HashMap<String, i64>,
+}
+
+impl ListCache {
+    pub fn new() -> ListCache {
+        ListCache::default()
+    }
+
+    /// Forgets everything if the data changed since it was read.
+    fn check(&self, conn: &Connection) -> ApiResult<()> {
+        let stamp = (super::data_version(conn)?, conn.total_changes());
+        let mut state = self.state.borrow_mut();
+        if state.stamp != Some(stamp) {
+            state.orders.clear();
+            state.totals.clear();
+            state.stamp = Some(stamp);
+        }
+        Ok(())
+    }
+
+    fn order_index(
+        &self,
+        conn: &Connection,
+        spec: &ListSpec,
+        order: &'static str,
+    ) -> ApiResult<Rc<OrderIndex>> {
+        let key = (spec.from, order);
+        {
+            let mut state = self.state.borrow_mut();
+            if let Some(at) = state.orders.iter().position(|(k, _)| *k == key) {
+                let entry = state.orders.remove(at);
+                let found = entry.1.clone();
+                state.orders.push(entry);
+                return Ok(found);
+            }
+        }
+        let built = Rc::new(OrderIndex::build(conn, spec, order)?);
+        let mut state = self.state.borrow_mut();
+        if state.orders.len() >= ORDER_INDEXES {
+            state.orders.remove(0);
+        }
+        state.orders.push((key, built.clone()));
+        Ok(built)
+    }
+
+    fn total(
+        &self,
+        count_sql: &str,
+        args: &[SqlValue],
+        count: impl FnOnce() -> rusqlite::Result<i64>,
+    ) -> rusqlite::Result<i64> {
+        let key = format!("{count_sql}\u{1f}{args:?}");
+        if let Some(total) = self.state.borrow().totals.get(&key) {
+            return Ok(*total);
+        }
+        let total = count()?;
+        let mut state = self.state.borrow_mut();
+        if state.totals.len() >= TOTALS {
+            state.totals.clear();
+        }
+        state.totals.insert(key, total);
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
@@ -261,5 +628,181 @@ mod tests {
             bad(&[("offset", "x")]),
             "Input Error - field 'offset': wrong type. Should be a positive number"
         );
+    }
+}
+
+/// `fetch_indexed` against `fetch`, the plain SQL it must always agree with.
+#[cfg(test)]
+mod indexed_tests {
+    use super::*;
+
+    /// A list sorted by a case-insensitive name (many ties, NULLs, non-ASCII),
+    /// by a number, or by an expression.
+    const SPEC: ListSpec = ListSpec {
+        from: "people",
+        select: "id, name, age",
+        columns: &[
+            ("name", "name COLLATE NOCASE"),
+            ("age", "age"),
+            ("initial", "substr(name, 1, 1)"),
+            ("id", "id"),
+        ],
+        default_order: "name",
+        search_text: Some("lower(name)"),
+        id: "id",
+    };
+
+    /// xorshift: reproducible data without a dependency
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, bound: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % bound
+        }
+    }
+
+    const NAMES: &[&str] = &[
+        "bob", "Bob", "BOB", "alice", "Ålice", "émile", "Émile", "zoë", "", "x",
+    ];
+
+    fn fill(conn: &Connection, random: &mut Random, count: usize) {
+        let mut insert = conn
+            .prepare("INSERT INTO people (name, age) VALUES (?1, ?2)")
+            .expect("insert");
+        for _ in 0..count {
+            let name = match random.below(8) {
+                0 => None,
+                _ => Some(NAMES[random.below(NAMES.len() as u64) as usize].to_string()),
+            };
+            let age = match random.below(5) {
+                0 => None,
+                _ => Some(random.below(30) as i64),
+            };
+            insert.execute(rusqlite::params![name, age]).expect("row");
+        }
+    }
+
+    fn table(path: Option<&std::path::Path>) -> Connection {
+        let conn = match path {
+            Some(path) => Connection::open(path).expect("file db"),
+            None => Connection::open_in_memory().expect("memory db"),
+        };
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);",
+        )
+        .expect("schema");
+        conn
+    }
+
+    type Rows = (i64, Vec<(i64, Option<String>, Option<i64>)>);
+
+    fn both(conn: &Connection, cache: &ListCache, pairs: &[(String, String)]) -> (Rows, Rows) {
+        let query = ListQuery::parse(pairs, &SPEC).expect("valid query");
+        let row = |row: &Row| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
+        let plain = fetch(conn, &SPEC, &query, None, row).expect("plain");
+        let indexed = fetch_indexed(conn, cache, &SPEC, &query, None, None, row).expect("indexed");
+        (plain, indexed)
+    }
+
+    fn pairs(list: &[(&str, String)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn pages_at_every_depth_are_what_sql_order_gives() {
+        let conn = table(None);
+        let mut random = Random(0x5eed);
+        fill(&conn, &mut random, 700);
+        // gaps in the ids, as deletes leave them
+        conn.execute("DELETE FROM people WHERE id % 7 = 3", [])
+            .expect("delete");
+        let cache = ListCache::new();
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM people", [], |r| r.get(0))
+            .expect("count");
+        for order in ["name", "age", "initial", "id"] {
+            for direction in ["asc", "desc"] {
+                for offset in [0, 1, 99, total - 100, total - 1, total, total + 5] {
+                    for limit in [None, Some(0), Some(1), Some(37), Some(100)] {
+                        let mut list = vec![
+                            ("order", order.to_string()),
+                            ("direction", direction.to_string()),
+                            ("offset", offset.max(0).to_string()),
+                        ];
+                        if let Some(limit) = limit {
+                            list.push(("limit", limit.to_string()));
+                        }
+                        let (plain, indexed) = both(&conn, &cache, &pairs(&list));
+                        assert_eq!(plain, indexed, "{list:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn filtered_and_searched_lists_keep_the_plain_answer() {
+        let conn = table(None);
+        fill(&conn, &mut Random(77), 300);
+        let cache = ListCache::new();
+        for list in [
+            vec![("search", "bo".to_string())],
+            vec![("search", "É".to_string()), ("limit", "3".to_string())],
+            vec![("name", "bob".to_string()), ("offset", "2".to_string())],
+        ] {
+            // twice: the second answer comes with a remembered total
+            for _ in 0..2 {
+                let (plain, indexed) = both(&conn, &cache, &pairs(&list));
+                assert_eq!(plain, indexed, "{list:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_remembered_follows_writes_from_here_and_from_elsewhere() {
+        let dir = std::env::temp_dir().join(format!("xivo-list-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("cache.db");
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+        }
+        let server = table(Some(&path));
+        fill(&server, &mut Random(3), 50);
+        let cache = ListCache::new();
+        let everyone = pairs(&[("limit", "1000".to_string())]);
+        let filtered = pairs(&[("name", "bob".to_string())]);
+        let check = |what: &str| {
+            for list in [&everyone, &filtered] {
+                let (plain, indexed) = both(&server, &cache, list);
+                assert_eq!(plain, indexed, "{what}: {list:?}");
+            }
+        };
+        check("first read");
+        // a write on this connection (with the caches warm)
+        server
+            .execute("INSERT INTO people (name, age) VALUES ('bob', 1)", [])
+            .expect("own insert");
+        check("after this connection's insert");
+        server
+            .execute("UPDATE people SET name = 'aaa' WHERE id = 1", [])
+            .expect("own update");
+        check("after this connection's update");
+        // another connection (the CLI, another process) commits
+        let other = table(Some(&path));
+        other
+            .execute("INSERT INTO people (name, age) VALUES ('bob', 2)", [])
+            .expect("other insert");
+        other
+            .execute("DELETE FROM people WHERE id = 2", [])
+            .expect("other delete");
+        check("after another connection's commits");
+        let (plain, _) = both(&server, &cache, &everyone);
+        assert_eq!(plain.0, 51, "the other connection's rows are counted");
     }
 }

@@ -1,4 +1,4 @@
-//! Listening sockets and the intake side of the request loop.
+//! Listening sockets and the connection side of the request loop.
 //!
 //! Sockets are made here (not by tiny_http) so that options can be set on the
 //! listening socket, which Linux copies to every accepted socket: TCP_NODELAY
@@ -7,30 +7,41 @@
 //! SO_SNDTIMEO (tiny_http has no timeouts of its own: with these, a client
 //! that stalls can hold only its own connection's thread, and only that long).
 //!
-//! One intake thread per listener turns tiny_http requests into `Job`s for
-//! the worker. Small bodies are already in memory (tiny_http reads bodies up
-//! to 1 KiB with the headers); larger ones are read on the I/O pool with a
-//! size bound and an overall deadline, so the worker never waits on a socket.
+//! Each connection has its own thread (tiny_http's). That thread reads a
+//! request and its body (bounded in size and time), hands it to the worker
+//! as a `Job`, waits for the answer and writes it, then reads the next
+//! request: whatever a client does slowly or never (send its body, read its
+//! answers) holds its own thread, never the worker or another client.
 
-use super::pool::IoPool;
 use super::tls::TlsPair;
 use super::{ApiRequest, ApiResponse, ListenerKind, Method, split_target};
 use crate::error::ApiError;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::time::{Duration, Instant};
-
-/// Bodies up to this size are read by tiny_http together with the headers.
-const PREBUFFERED_BODY: usize = 1024;
 
 pub struct Job {
     pub kind: ListenerKind,
-    pub raw: tiny_http::Request,
     pub request: Result<ApiRequest, ApiError>,
+    /// for the access log of a request that could not be read
+    pub origin: Option<Origin>,
     pub received: Instant,
+    /// where the answer goes: the connection's thread writes it
+    pub reply: SyncSender<ApiResponse>,
 }
+
+/// Method, path and peer of a request, as the access log shows them.
+pub struct Origin {
+    pub method: String,
+    pub path: String,
+    pub peer: Option<IpAddr>,
+}
+
+/// Requests handed to the worker whose answers are not written yet.
+static ANSWERING: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -64,85 +75,65 @@ pub fn bind(listen: &str, limits: &Limits) -> Result<TcpListener, String> {
     Ok(socket.into())
 }
 
-/// Serves one listening socket: tiny_http parses, an intake thread forwards.
+/// Serves one listening socket: tiny_http accepts and parses, and each
+/// connection's thread runs `answer` for its requests.
 pub fn serve(
     kind: ListenerKind,
     listener: TcpListener,
     tls: Option<&TlsPair>,
     jobs: Sender<Job>,
-    pool: IoPool,
     limits: Limits,
 ) -> Result<Arc<tiny_http::Server>, String> {
     let ssl = tls.map(|pair| tiny_http::SslConfig {
         certificate: pair.certificate.clone(),
         private_key: pair.private_key.clone(),
     });
-    let server = tiny_http::Server::from_listener(listener, ssl)
+    let handler: tiny_http::Handler = Arc::new(move |raw| answer(kind, raw, &jobs, limits));
+    let server = tiny_http::Server::from_listener_with_handler(listener, ssl, handler)
         .map_err(|e| format!("cannot start the {kind:?} listener: {e}"))?;
-    let server = Arc::new(server);
-    let intake_server = server.clone();
-    std::thread::Builder::new()
-        .name(format!("intake-{kind:?}").to_lowercase())
-        .spawn(move || intake(kind, &intake_server, &jobs, &pool, limits))
-        .map_err(|e| format!("cannot start the intake thread: {e}"))?;
-    Ok(server)
+    Ok(Arc::new(server))
 }
 
-fn intake(
-    kind: ListenerKind,
-    server: &tiny_http::Server,
-    jobs: &Sender<Job>,
-    pool: &IoPool,
-    limits: Limits,
-) {
-    // `recv` fails once `unblock` is called at shutdown
-    while let Ok(mut raw) = server.recv() {
-        let received = Instant::now();
-        let request = describe(kind, &raw);
-        let in_memory = match raw.body_length() {
-            Some(length) if length > limits.max_body_bytes => {
-                let request = Err(ApiError::PayloadTooLarge(limits.max_body_bytes));
-                let job = Job {
-                    kind,
-                    raw,
-                    request,
-                    received,
-                };
-                if jobs.send(job).is_err() {
-                    return;
-                }
-                continue;
-            }
-            Some(length) => length <= PREBUFFERED_BODY,
-            None => header(&raw, "Transfer-Encoding").is_none(),
-        };
-        if in_memory {
-            // reading cannot block: tiny_http already holds the body
-            let request = read_body(&mut raw, request, limits);
-            if jobs
-                .send(Job {
-                    kind,
-                    raw,
-                    request,
-                    received,
-                })
-                .is_err()
-            {
-                return;
-            }
-        } else {
-            let jobs = jobs.clone();
-            pool.execute(move || {
-                let request = read_body(&mut raw, request, limits);
-                jobs.send(Job {
-                    kind,
-                    raw,
-                    request,
-                    received,
-                })
-                .ok();
-            });
+/// On the connection's thread: reads the body, hands the request to the
+/// worker, writes its answer.
+fn answer(kind: ListenerKind, mut raw: tiny_http::Request, jobs: &Sender<Job>, limits: Limits) {
+    let received = Instant::now();
+    let request = describe(kind, &raw);
+    let request = match raw.body_length() {
+        Some(length) if length > limits.max_body_bytes => {
+            Err(ApiError::PayloadTooLarge(limits.max_body_bytes))
         }
+        _ => read_body(&mut raw, request, limits),
+    };
+    let origin = request.is_err().then(|| Origin {
+        method: raw.method().as_str().to_string(),
+        path: split_target(raw.url()).0,
+        peer: raw.remote_addr().map(|a| a.ip()),
+    });
+    let (reply, answered) = mpsc::sync_channel(1);
+    ANSWERING.fetch_add(1, Ordering::SeqCst);
+    let job = Job {
+        kind,
+        request,
+        origin,
+        received,
+        reply,
+    };
+    // no answer when the server is stopping: dropping `raw` answers 500
+    if jobs.send(job).is_ok()
+        && let Ok(response) = answered.recv()
+    {
+        respond(raw, response);
+    }
+    ANSWERING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// At shutdown: lets the connections' threads write the answers they were
+/// given, for at most `limit`.
+pub fn wait_for_answers(limit: Duration) {
+    let until = Instant::now() + limit;
+    while ANSWERING.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -200,9 +191,13 @@ fn describe(kind: ListenerKind, raw: &tiny_http::Request) -> ApiRequest {
     }
 }
 
-/// Writes a response; runs on the I/O pool, never on the worker.
+/// Writes a response; runs on the connection's thread, never on the worker.
 pub fn respond(raw: tiny_http::Request, response: ApiResponse) {
-    let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
+    // the length is known: Content-Length, never chunks (tiny_http chunks
+    // bodies over 32 KiB, a page of users, in many small writes)
+    let mut out = tiny_http::Response::from_data(response.body)
+        .with_status_code(response.status)
+        .with_chunked_threshold(usize::MAX);
     // JSON unless the response names its own type (see `ApiResponse::document`)
     let typed = response
         .headers

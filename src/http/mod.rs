@@ -1,9 +1,9 @@
-//! HTTP plumbing: listeners and their sockets, the blocking-I/O pool, TLS
+//! HTTP plumbing: listeners and their sockets (each connection on its own thread), TLS
 //! material, and the request/response types handlers see. Nothing here knows
 //! about the API itself.
 
+pub mod json;
 pub mod listener;
-pub mod pool;
 pub mod tls;
 
 use std::net::IpAddr;

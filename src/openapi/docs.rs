@@ -390,7 +390,8 @@ pub static DOCS: &[Doc] = &[
         &SIP_LINE,
         "/1.1/lines_sip/{line}",
         "Delete a SIP line and its endpoint (legacy)",
-    ),
+    )
+    .errors(&[(400, "Users or extensions are still on the line")]),
     list(&SIP_ENDPOINT, "/1.1/endpoints/sip", "List SIP endpoints"),
     create(&SIP_ENDPOINT, "/1.1/endpoints/sip", "Create a SIP endpoint"),
     read(
@@ -476,7 +477,13 @@ pub static DOCS: &[Doc] = &[
         .body(Schema::Named("TokenRequest"))
         .replies(Reply::Shape(200, "Token"))
         .secured_by("basic")
-        .errors(&[(401, "Wrong login or password, or unknown backend")]),
+        .errors(&[
+            (401, "Wrong login or password, or unknown backend"),
+            (
+                429,
+                "Too many failed logins from this address; see `Retry-After`",
+            ),
+        ]),
     Doc::new(
         Get,
         "/0.1/token/{token}",

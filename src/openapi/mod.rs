@@ -462,6 +462,11 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
             "401".into(),
             error("No credentials, wrong ones, or the token lacks the ACL"),
         );
+        // Digest logins are throttled per address (`auth::throttle`)
+        responses.insert(
+            "429".into(),
+            error("Too many failed Digest logins from this address lately (see `Retry-After`)"),
+        );
     }
     if path_names(route.path).next().is_some() {
         responses.insert("404".into(), error("Not found"));
@@ -1068,6 +1073,19 @@ mod tests {
             auth["paths"]["/token/{token}"]["head"]["responses"]["404"]["schema"]["$ref"],
             "#/definitions/AuthError"
         );
+    }
+
+    /// Answers the contract fuzzing (tests/contract.rs) found undocumented.
+    #[test]
+    fn refusals_and_login_throttling_are_documented() {
+        let confd = document(Service::Confd);
+        let delete = &confd["paths"]["/lines_sip/{line}"]["delete"]["responses"];
+        assert!(delete.get("400").is_some(), "a line with users: {delete}");
+        let list = &confd["paths"]["/users"]["get"]["responses"];
+        assert_eq!(list["429"]["schema"]["$ref"], "#/definitions/Error");
+        let auth = document(Service::Auth);
+        let login = &auth["paths"]["/token"]["post"]["responses"];
+        assert_eq!(login["429"]["schema"]["$ref"], "#/definitions/AuthError");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! JSON body into checked column values or the reference's error message.
 
 use crate::error::{ApiError, ApiResult};
-use rusqlite::types::Value as SqlValue;
+use crate::http::json;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy)]
@@ -291,6 +292,27 @@ pub fn to_json(kind: Kind, value: SqlValue) -> Value {
         (_, SqlValue::Text(t)) => Value::String(t),
         (_, SqlValue::Blob(_)) => Value::Null,
     }
+}
+
+/// `to_json`, written straight into a buffer (see `http::json`).
+pub fn write_json(out: &mut Vec<u8>, kind: Kind, value: ValueRef) -> rusqlite::Result<()> {
+    match (kind, value) {
+        (_, ValueRef::Null) | (_, ValueRef::Blob(_)) => out.extend_from_slice(b"null"),
+        (Kind::Bool, ValueRef::Integer(i)) => {
+            out.extend_from_slice(if i != 0 { b"true" } else { b"false" })
+        }
+        (_, ValueRef::Integer(i)) => json::push_i64(out, i),
+        (_, ValueRef::Real(r)) => json::push_value(out, &Value::from(r)),
+        (Kind::List { .. }, ValueRef::Text(bytes)) => {
+            let list = serde_json::from_slice(bytes).unwrap_or_else(|_| Value::Array(Vec::new()));
+            json::push_value(out, &list);
+        }
+        (_, ValueRef::Text(bytes)) => json::push_str(
+            out,
+            std::str::from_utf8(bytes).map_err(rusqlite::Error::from)?,
+        ),
+    }
+    Ok(())
 }
 
 /// Parses a request body as a JSON object; an empty body is an empty object.

@@ -152,7 +152,9 @@ pub fn parse_callerid(callerid: &str) -> (Option<String>, Option<String>) {
     let Some(rest) = text.strip_prefix('"') else {
         return (None, None);
     };
-    let Some(close) = rest.find('"') else {
+    // the name runs to the last quote, as in the reference's pattern
+    // `^"(.*)"( <\+?\d+>)?$` (and users' caller_id check): a name may hold quotes
+    let Some(close) = rest.rfind('"') else {
         return (None, None);
     };
     let name = &rest[..close];
@@ -772,5 +774,29 @@ mod tests {
         assert_eq!(parse_callerid("John"), (None, None));
         assert_eq!(format_callerid("A B", Some("12")), "\"A B\" <12>");
         assert_eq!(format_callerid("A", None), "\"A\"");
+        // a quote in a name (a user's default caller id `"Jo"hn"`) is kept
+        assert_eq!(
+            parse_callerid("\"Jo\"hn <x> a>b\" <1000>"),
+            (Some("Jo\"hn <x> a>b".into()), Some("1000".into()))
+        );
+    }
+
+    proptest::proptest! {
+        // a failure is shown in full; nothing is written into the source tree
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever a line's caller id name is, formatting it for the
+        /// endpoint and reading it back gives it unchanged.
+        #[test]
+        fn caller_ids_read_back_as_formatted(
+            name in "\\PC{1,40}",
+            number in proptest::option::of("\\+?[0-9]{1,20}"),
+        ) {
+            let formatted = format_callerid(&name, number.as_deref());
+            proptest::prop_assert_eq!(parse_callerid(&formatted), (Some(name), number));
+        }
     }
 }

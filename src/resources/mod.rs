@@ -15,6 +15,7 @@ pub mod users;
 
 use crate::auth::Gate;
 use crate::config::Config;
+use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiRequest, ApiResponse};
 use fields::Values;
@@ -31,6 +32,8 @@ pub struct Ctx<'a> {
     pub base_url: String,
     pub gate: &'a mut Gate,
     pub config: &'a Config,
+    /// what lists remember between requests (order indexes, totals)
+    pub lists: &'a ListCache,
 }
 
 impl Ctx<'_> {

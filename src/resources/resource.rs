@@ -5,7 +5,7 @@
 
 use super::fields::{self, Field, Mode, Values};
 use super::{Ctx, Key, list_response};
-use crate::db::list::{ListQuery, ListSpec, fetch};
+use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch_indexed};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
@@ -149,9 +149,27 @@ impl Resource {
         ctx: &Ctx,
         scope: Option<(&str, Vec<SqlValue>)>,
     ) -> ApiResult<ApiResponse> {
+        self.list_indexed(ctx, scope, None)
+    }
+
+    /// A list whose search may be answered by `index` (see `db::list`).
+    pub fn list_indexed(
+        &self,
+        ctx: &Ctx,
+        scope: Option<(&str, Vec<SqlValue>)>,
+        index: Option<&SearchIndex>,
+    ) -> ApiResult<ApiResponse> {
         let query = ListQuery::parse(&ctx.request.query, &self.list)?;
         let to_json = self.to_json;
-        let (total, items) = fetch(ctx.conn, &self.list, &query, scope, |row| to_json(ctx, row))?;
+        let (total, items) = fetch_indexed(
+            ctx.conn,
+            ctx.lists,
+            &self.list,
+            &query,
+            scope,
+            index,
+            |row| to_json(ctx, row),
+        )?;
         Ok(list_response(total, items))
     }
 

@@ -1,22 +1,25 @@
 //! `/1.1/users`: the declaration of a user, and the rules that are a user's
 //! own (caller id default, hashed password, unique username, search text).
 
-use super::fields::{Field, Mode, Values};
+use super::fields::{self, Field, Kind, Mode, Values};
 use super::resource::{Resource, fields_json};
 use super::{Ctx, lines, list_response, set_value, user_lines, value_of};
 use crate::auth::secrets::hash_password;
-use crate::db::list::{ListQuery, ListSpec, fetch};
+use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch, fetch_indexed};
 use crate::error::{ApiError, ApiResult, meta};
-use crate::http::ApiResponse;
+use crate::http::{ApiResponse, json};
 use rusqlite::Row;
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
+use std::sync::LazyLock;
 
 const RESOURCE: &str = "User";
 const COLLECTION: &str = "users";
 pub const LANGUAGES: &[&str] = &[
     "de_DE", "en_US", "es_ES", "fr_FR", "fr_CA", "it_IT", "nl_NL",
 ];
+
+const CALLER_ID_MAX: usize = 160;
 
 /// Every writable field; the column has the field's name, except `password`.
 pub const FIELDS: &[Field] = &[
@@ -25,7 +28,7 @@ pub const FIELDS: &[Field] = &[
     Field::text("timezone", 128),
     Field::text("language", 20).check(check_language),
     Field::text("description", 4096).empty_is_null(),
-    Field::text("caller_id", 160)
+    Field::text("caller_id", CALLER_ID_MAX)
         .empty_is_null()
         .check(check_caller_id),
     Field::text("outgoing_caller_id", 80).empty_is_null(),
@@ -105,10 +108,21 @@ pub const LIST: ListSpec = ListSpec {
     id: "users.id",
 };
 
-/// The kept search text, plus the line's number.
+/// The kept search text, plus the number of the line's first extension
+/// (lowest id: with foreign keys on, the first row of the join). The view
+/// `user_search_source` (schema step 3) says the same for the search index.
 const SEARCH: &str = "(users.search_text || char(10) || coalesce((SELECT extensions.exten \
-    FROM line_extensions JOIN extensions ON extensions.id = line_extensions.extension_id \
-    WHERE line_extensions.line_id = user_lines.line_id ORDER BY extensions.id LIMIT 1), ''))";
+    FROM extensions WHERE extensions.id = (SELECT min(line_extensions.extension_id) \
+    FROM line_extensions WHERE line_extensions.line_id = user_lines.line_id)), ''))";
+
+/// The FTS5 tables holding `SEARCH` of every user, kept by triggers
+/// (schema step 3).
+const SEARCH_INDEX: SearchIndex = SearchIndex {
+    trigrams: "user_search",
+    pairs: "user_search_pairs",
+    unindexed: "user_search_unindexed",
+    source: "user_search_source",
+};
 
 pub static USERS: Resource = Resource {
     name: RESOURCE,
@@ -143,6 +157,77 @@ fn user_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
     Ok(Value::Object(object))
 }
 
+/// Where each key of a user object comes from.
+#[derive(Clone, Copy)]
+enum UserKey {
+    Id,
+    Uuid,
+    Field(usize),
+    Links,
+}
+
+/// The keys of a user object, in the order serde_json writes `user_json`'s
+/// map (its keys sorted), so a user written by `write_user` is the same
+/// bytes as one rendered from a `Value`.
+static USER_KEYS: LazyLock<Vec<(&'static str, UserKey)>> = LazyLock::new(|| {
+    let mut keys = vec![("id", UserKey::Id), ("uuid", UserKey::Uuid)];
+    keys.extend(
+        FIELDS
+            .iter()
+            .enumerate()
+            .map(|(index, field)| (field.name, UserKey::Field(index))),
+    );
+    keys.push(("links", UserKey::Links));
+    let sample: Map<String, Value> = keys
+        .iter()
+        .map(|(name, _)| (name.to_string(), Value::Null))
+        .collect();
+    sample
+        .keys()
+        .filter_map(|name| keys.iter().find(|(key, _)| key == name).copied())
+        .collect()
+});
+
+/// `user_json`, written straight into `out`: a page of users is the
+/// hottest list, and building a map per row cost more than reading it.
+fn write_user(out: &mut Vec<u8>, ctx: &Ctx, row: &Row) -> rusqlite::Result<()> {
+    let id: i64 = row.get(0)?;
+    out.push(b'{');
+    for (position, (key, source)) in USER_KEYS.iter().enumerate() {
+        if position > 0 {
+            out.push(b',');
+        }
+        json::push_key(out, key);
+        match source {
+            UserKey::Id => json::push_i64(out, id),
+            UserKey::Uuid => fields::write_json(out, Kind::Text { max: 0 }, row.get_ref(1)?)?,
+            UserKey::Field(index) => {
+                fields::write_json(out, FIELDS[*index].kind, row.get_ref(2 + index)?)?
+            }
+            UserKey::Links => {
+                out.extend_from_slice(b"[{\"href\":");
+                json::push_str(out, &ctx.href(COLLECTION, id));
+                out.extend_from_slice(b",\"rel\":");
+                json::push_str(out, USERS.rel);
+                out.extend_from_slice(b"}]");
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// `{"items": [...], "total": N}` around items already written.
+fn list_body(total: i64, items: Vec<u8>) -> ApiResponse {
+    let mut body = Vec::with_capacity(items.len() + 32);
+    body.extend_from_slice(b"{\"items\":[");
+    body.extend_from_slice(&items);
+    body.extend_from_slice(b"],\"total\":");
+    json::push_i64(&mut body, total);
+    body.push(b'}');
+    ApiResponse::raw_json(200, body)
+}
+
 fn directory_json(row: &Row) -> rusqlite::Result<Value> {
     let id: i64 = row.get(0)?;
     let text = |index: usize| -> rusqlite::Result<Value> {
@@ -175,10 +260,36 @@ pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
         return legacy_search(ctx, term);
     }
     match ctx.request.query_param("view") {
-        None => USERS.list(ctx),
+        None => {
+            let query = ListQuery::parse(&ctx.request.query, &LIST)?;
+            let mut items = Vec::with_capacity(64 * 1024);
+            let (total, _) = fetch_indexed(
+                ctx.conn,
+                ctx.lists,
+                &LIST,
+                &query,
+                None,
+                Some(&SEARCH_INDEX),
+                |row| {
+                    if !items.is_empty() {
+                        items.push(b',');
+                    }
+                    write_user(&mut items, ctx, row)
+                },
+            )?;
+            Ok(list_body(total, items))
+        }
         Some("directory") => {
             let query = ListQuery::parse(&ctx.request.query, &DIRECTORY)?;
-            let (total, items) = fetch(ctx.conn, &DIRECTORY, &query, None, directory_json)?;
+            let (total, items) = fetch_indexed(
+                ctx.conn,
+                ctx.lists,
+                &DIRECTORY,
+                &query,
+                None,
+                Some(&SEARCH_INDEX),
+                directory_json,
+            )?;
             Ok(list_response(total, items))
         }
         Some(other) => Err(ApiError::input(format!("view '{other}' does not exist"))),
@@ -203,7 +314,13 @@ fn legacy_search(ctx: &Ctx, term: &str) -> ApiResult<ApiResponse> {
 }
 
 pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    USERS.get(ctx)
+    let id = USERS.resolve(ctx, ctx.param(0))?;
+    let sql = format!("SELECT {SELECT} FROM {} WHERE users.id = ?1", LIST.from);
+    let mut body = Vec::with_capacity(1024);
+    ctx.conn
+        .prepare_cached(&sql)?
+        .query_row([id], |row| write_user(&mut body, ctx, row))?;
+    Ok(ApiResponse::raw_json(200, body))
 }
 
 pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
@@ -215,8 +332,7 @@ pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     }
     store_password(&mut values);
     values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
-    let id = USERS.insert(ctx, &values)?;
-    refresh_search_text(ctx, id)?;
+    let id = insert_user(ctx, &values)?;
     USERS.created(ctx, id)
 }
 
@@ -249,18 +365,26 @@ pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     Ok(ApiResponse::no_content())
 }
 
-/// `"Firstname Lastname"`, in double quotes, as the reference made it.
+/// `"Firstname Lastname"`, in double quotes, as the reference made it; but
+/// one line and at most `CALLER_ID_MAX` characters, as the caller_id field
+/// itself accepts, so that a client can PUT back what it read.
 fn default_caller_id(values: &Values) -> String {
     let text = |name| match value_of(values, name) {
         Some(SqlValue::Text(text)) => text.as_str(),
         _ => "",
     };
     let (first, last) = (text("firstname"), text("lastname"));
-    if last.is_empty() {
-        format!("\"{first}\"")
+    let name = if last.is_empty() {
+        first.to_string()
     } else {
-        format!("\"{first} {last}\"")
-    }
+        format!("{first} {last}")
+    };
+    let name: String = name
+        .replace('\n', " ")
+        .chars()
+        .take(CALLER_ID_MAX - 2)
+        .collect();
+    format!("\"{name}\"")
 }
 
 /// Only a salted hash of the password is kept. null (what a GET shows) keeps
@@ -280,15 +404,61 @@ fn store_password(values: &mut Values) {
     }
 }
 
-/// Keeps `search_text`: the lowercased searchable fields, one per line.
-fn refresh_search_text(ctx: &Ctx, id: i64) -> ApiResult<()> {
+/// `search_text`: the searchable fields of a `users` row, case-folded, one
+/// per line.
+const SEARCH_TEXT: &str = concat!(
+    "casefold(trim(users.firstname || ' ' || coalesce(users.lastname, '')) || char(10) || ",
+    "coalesce(users.caller_id, '') || char(10) || coalesce(users.description, '') || char(10) || ",
+    "coalesce(users.userfield, '') || char(10) || coalesce(users.mobile_phone_number, '') || ",
+    "char(10) || coalesce(users.music_on_hold, '') || char(10) || ",
+    "coalesce(users.preprocess_subroutine, '') || char(10) || ",
+    "coalesce(users.outgoing_caller_id, '') || char(10) || coalesce(users.username, ''))"
+);
+
+/// The columns `SEARCH_TEXT` reads.
+const SEARCHED_COLUMNS: &[&str] = &[
+    "firstname",
+    "lastname",
+    "caller_id",
+    "description",
+    "userfield",
+    "mobile_phone_number",
+    "music_on_hold",
+    "preprocess_subroutine",
+    "outgoing_caller_id",
+    "username",
+];
+
+/// Inserts a user with its `search_text` computed in the same statement,
+/// from the same expression as `refresh_search_text`: one write of the row
+/// (and so one update of the search index) instead of two.
+fn insert_user(ctx: &Ctx, values: &Values) -> ApiResult<i64> {
+    let mut columns: Vec<&str> = Vec::with_capacity(values.len() + 1);
+    let mut given: Vec<String> = Vec::with_capacity(values.len() + SEARCHED_COLUMNS.len());
+    for (position, (name, _)) in values.iter().enumerate() {
+        columns.push(name);
+        given.push(format!("?{} AS {name}", position + 1));
+    }
+    for name in SEARCHED_COLUMNS {
+        if !columns.contains(name) {
+            given.push(format!("NULL AS {name}"));
+        }
+    }
     let sql = format!(
-        "UPDATE users SET search_text = casefold({FULLNAME} || char(10) || \
-         coalesce(caller_id, '') || char(10) || coalesce(description, '') || char(10) || \
-         coalesce(userfield, '') || char(10) || coalesce(mobile_phone_number, '') || char(10) || \
-         coalesce(music_on_hold, '') || char(10) || coalesce(preprocess_subroutine, '') || char(10) || \
-         coalesce(outgoing_caller_id, '') || char(10) || coalesce(username, '')) WHERE id = ?1"
+        "INSERT INTO users ({columns}, search_text) SELECT {columns}, {SEARCH_TEXT} \
+         FROM (SELECT {given}) AS users",
+        columns = columns.join(", "),
+        given = given.join(", ")
     );
+    ctx.conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values.iter().map(|(_, v)| v)))?;
+    Ok(ctx.conn.last_insert_rowid())
+}
+
+/// Keeps `search_text` after an update.
+fn refresh_search_text(ctx: &Ctx, id: i64) -> ApiResult<()> {
+    let sql = format!("UPDATE users SET search_text = {SEARCH_TEXT} WHERE id = ?1");
     ctx.conn.prepare_cached(&sql)?.execute([id])?;
     Ok(())
 }
@@ -393,5 +563,322 @@ mod tests {
         assert_eq!(default_caller_id(&values), "\"Jôhn\"");
         values.push(("lastname", SqlValue::Text("Doe".into())));
         assert_eq!(default_caller_id(&values), "\"Jôhn Doe\"");
+    }
+}
+
+/// The search index (schema step 3) and the direct JSON writer, held to
+/// the plain answers they replace.
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::auth::Gate;
+    use crate::config::Config;
+    use crate::db::list::ListCache;
+    use crate::http::{ApiRequest, ListenerKind, Method};
+    use rusqlite::Connection;
+
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % bound as u64) as usize
+        }
+    }
+
+    /// Characters a kept search text may hold: ASCII, accents, scripts
+    /// whose case folding is special (İ, final sigma), wide ones, the field
+    /// separator, quotes and the control characters the index treats apart.
+    const ALPHABET: &[&str] = &[
+        "a", "b", "e", "o", "n", " ", "é", "ø", "ß", "i̇", "σ", "ς", "東", "🎉", "\n", "\"", "'",
+        "\\", "*", "-", "\t", "\0", "\u{1}", "\u{2}", "1", "0",
+    ];
+
+    fn text(random: &mut Random, length: usize) -> String {
+        (0..length)
+            .map(|_| ALPHABET[random.below(ALPHABET.len())])
+            .collect()
+    }
+
+    fn database(name: &str) -> Connection {
+        let dir = std::env::temp_dir().join(format!("xivo-search-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("search.db");
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+        }
+        crate::db::open(&path).expect("database")
+    }
+
+    fn add_users(conn: &Connection, random: &mut Random, count: usize) {
+        for number in 0..count {
+            let length = random.below(24);
+            conn.execute(
+                "INSERT INTO users (uuid, firstname, lastname, search_text) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    format!("uuid-{}-{number}", random.below(1 << 30)),
+                    text(random, 3),
+                    (random.below(4) > 0).then(|| text(random, 4)),
+                    text(random, length)
+                ],
+            )
+            .expect("user");
+        }
+    }
+
+    /// Lines with extensions for some users, the way associations store them.
+    fn add_lines(conn: &Connection, random: &mut Random) {
+        let users: Vec<i64> = conn
+            .prepare("SELECT id FROM users ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("ids");
+        for (number, user) in users.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
+            conn.execute(
+                "INSERT INTO lines (context, provisioning_code) VALUES ('default', ?1)",
+                [format!("{:06}", 100_000 + number)],
+            )
+            .expect("line");
+            let line = conn.last_insert_rowid();
+            for extension in 0..random.below(3) {
+                conn.execute(
+                    "INSERT INTO extensions (exten, context) VALUES (?1, 'default')",
+                    [format!("{}{}{extension}", 1000 + number, random.below(10))],
+                )
+                .expect("extension");
+                conn.execute(
+                    "INSERT INTO line_extensions (line_id, extension_id) VALUES (?1, ?2)",
+                    [line, conn.last_insert_rowid()],
+                )
+                .expect("line extension");
+            }
+            conn.execute(
+                "INSERT INTO user_lines (user_id, line_id, main_user) VALUES (?1, ?2, 1)",
+                [*user, line],
+            )
+            .expect("user line");
+        }
+    }
+
+    /// Terms: pieces of stored texts (so most match something), random
+    /// strings, and a few edge cases; every length from 1 to 6.
+    fn terms(conn: &Connection, random: &mut Random) -> Vec<String> {
+        let texts: Vec<String> = conn
+            .prepare(&format!("SELECT {SEARCH} FROM {}", LIST.from))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("texts");
+        let mut terms: Vec<String> = vec![
+            "\n".into(),
+            "\n\n".into(),
+            "\"".into(),
+            "\"\"".into(),
+            "e\"".into(),
+            "É".into(),
+            "ΣΑ".into(),
+            "İ".into(),
+            "\0".into(),
+            "a\u{1}".into(),
+            "1".into(),
+            "00".into(),
+        ];
+        // the numbers of lines, as they are now
+        let extens: Vec<String> = conn
+            .prepare("SELECT exten FROM extensions")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("extens");
+        terms.extend(extens);
+        for _ in 0..150 {
+            let chars: Vec<char> = texts[random.below(texts.len())].chars().collect();
+            let length = 1 + random.below(6);
+            if chars.len() >= length {
+                let start = random.below(chars.len() - length + 1);
+                terms.push(chars[start..start + length].iter().collect());
+            }
+            let length = 1 + random.below(3);
+            terms.push(text(random, length));
+        }
+        terms
+    }
+
+    fn agree(conn: &Connection, cache: &ListCache, terms: &[String], what: &str) {
+        for term in terms {
+            for extra in [
+                vec![],
+                vec![("direction", "desc"), ("offset", "3"), ("limit", "5")],
+            ] {
+                let mut params = vec![("search".to_string(), term.clone())];
+                params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                let query = ListQuery::parse(&params, &LIST).expect("query");
+                let id = |row: &Row| row.get::<_, i64>(0);
+                let plain = fetch(conn, &LIST, &query, None, id).expect("plain");
+                let indexed =
+                    fetch_indexed(conn, cache, &LIST, &query, None, Some(&SEARCH_INDEX), id)
+                        .expect("indexed");
+                assert_eq!(plain, indexed, "{what}: term {term:?} {extra:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_search_index_agrees_with_a_plain_scan() {
+        let conn = database("agree");
+        let mut random = Random(0x1234_5678);
+        add_users(&conn, &mut random, 300);
+        add_lines(&conn, &mut random);
+        let cache = ListCache::new();
+        let terms = terms(&conn, &mut random);
+        agree(&conn, &cache, &terms, "as made");
+
+        // every kind of change the triggers follow
+        conn.execute_batch(
+            "UPDATE users SET search_text = search_text || 'ßé' WHERE id % 5 = 0;
+             DELETE FROM users WHERE id % 11 = 0 AND id NOT IN (SELECT user_id FROM user_lines);
+             UPDATE extensions SET exten = exten || '9' WHERE id % 2 = 0;
+             DELETE FROM line_extensions WHERE extension_id % 3 = 0;
+             DELETE FROM user_lines WHERE user_id % 4 = 0;",
+        )
+        .expect("changes");
+        let unlined: Vec<i64> = conn
+            .prepare(
+                "SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM user_lines) LIMIT 5",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("users without a line");
+        let line: i64 = conn
+            .query_row("SELECT min(line_id) FROM line_extensions", [], |r| r.get(0))
+            .expect("a line with an extension");
+        for user in unlined {
+            conn.execute(
+                "INSERT INTO user_lines (user_id, line_id, main_user) VALUES (?1, ?2, 0)",
+                [user, line],
+            )
+            .expect("secondary user");
+        }
+        add_users(&conn, &mut random, 50);
+        agree(&conn, &cache, &terms, "after changes");
+        let terms = self::terms(&conn, &mut random);
+        agree(
+            &conn,
+            &cache,
+            &terms,
+            "after changes, with terms from the new texts",
+        );
+    }
+
+    #[test]
+    fn a_new_user_gets_the_search_text_an_update_would_give() {
+        let conn = database("insert");
+        let request = request();
+        let config = Config::default();
+        let mut gate = Gate::new(&config);
+        let lists = ListCache::new();
+        let ctx = context(&conn, &request, &config, &mut gate, &lists);
+        let text = |value: &str| SqlValue::Text(value.to_string());
+        let samples: Vec<Values> = vec![
+            vec![("firstname", text("Jérôme")), ("uuid", text("u1"))],
+            vec![
+                ("firstname", text(" ÉLODIE ")),
+                ("lastname", text("Ünal")),
+                ("caller_id", text("\"Élodie\" <12>")),
+                ("username", text("eunal")),
+                ("mobile_phone_number", text("+3361")),
+                ("uuid", text("u2")),
+            ],
+            vec![
+                ("firstname", text("ΣΑΣ")),
+                ("lastname", SqlValue::Null),
+                ("description", text("İstanbul\n")),
+                ("userfield", text("x")),
+                ("music_on_hold", text("m")),
+                ("preprocess_subroutine", text("p")),
+                ("outgoing_caller_id", text("o")),
+                ("uuid", text("u3")),
+            ],
+        ];
+        for values in samples {
+            let id = insert_user(&ctx, &values).expect("inserted");
+            let read = || -> String {
+                conn.query_row("SELECT search_text FROM users WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .expect("search text")
+            };
+            let inserted = read();
+            refresh_search_text(&ctx, id).expect("refreshed");
+            assert_eq!(inserted, read(), "{values:?}");
+        }
+    }
+
+    fn request() -> ApiRequest {
+        ApiRequest {
+            method: Method::Get,
+            method_name: "GET".into(),
+            path: "/1.1/users".into(),
+            query: vec![],
+            accept: None,
+            content_type: None,
+            authorization: None,
+            auth_token: None,
+            host: Some("pbx:9486".into()),
+            body: vec![],
+            peer: None,
+            listener: ListenerKind::Https,
+        }
+    }
+
+    fn context<'a>(
+        conn: &'a Connection,
+        request: &'a ApiRequest,
+        config: &'a Config,
+        gate: &'a mut Gate,
+        lists: &'a ListCache,
+    ) -> Ctx<'a> {
+        Ctx {
+            conn,
+            request,
+            params: vec![],
+            base_url: "https://pbx:9486".into(),
+            gate,
+            config,
+            lists,
+        }
+    }
+
+    #[test]
+    fn a_user_written_directly_is_the_json_of_its_value() {
+        let conn = database("json");
+        conn.execute_batch(
+            "INSERT INTO users (uuid, firstname, lastname, description, caller_id, \
+             supervision_enabled, ring_seconds) VALUES \
+             ('u-1', 'Jérôme \"J\"', NULL, 'line\nbreak\ttab \\ slash', '\"J\" <12>', 0, 17), \
+             ('u-2', 'Ann', 'Lee', NULL, NULL, 1, 30)",
+        )
+        .expect("users");
+        let request = request();
+        let config = Config::default();
+        let mut gate = Gate::new(&config);
+        let lists = ListCache::new();
+        let ctx = context(&conn, &request, &config, &mut gate, &lists);
+        let sql = format!("SELECT {SELECT} FROM {} ORDER BY users.id", LIST.from);
+        let mut statement = conn.prepare(&sql).expect("select");
+        let mut rows = statement.query([]).expect("rows");
+        let mut seen = 0;
+        while let Some(row) = rows.next().expect("row") {
+            let mut direct = Vec::new();
+            write_user(&mut direct, &ctx, row).expect("written");
+            let value = user_json(&ctx, row).expect("value");
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                serde_json::to_string(&value).expect("json")
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, 2);
+        let body = list_body(2, b"{},{}".to_vec()).body;
+        assert_eq!(
+            body,
+            serde_json::to_vec(&serde_json::json!({"total": 2, "items": [{}, {}]})).expect("json")
+        );
     }
 }

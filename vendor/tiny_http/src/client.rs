@@ -74,6 +74,7 @@ impl ClientConnection {
     }
 
     /// true if the connection is HTTPS
+    #[allow(dead_code)] // xivo-confd patch 7: every connection is now served in turn
     pub fn secure(&self) -> bool {
         self.secure
     }
@@ -118,7 +119,9 @@ impl ClientConnection {
             // reading the request line
             let (method, path, version) = {
                 let line = self.read_next_line().map_err(|err| {
-                    if err.kind() == ErrorKind::InvalidData {
+                    // xivo-confd patch: a line that is not ASCII (InvalidInput)
+                    // is answered 400 too, not dropped without a word
+                    if is_malformed(&err) {
                         ReadError::WrongRequestLine
                     } else {
                         ReadError::ReadIoError(err)
@@ -135,7 +138,7 @@ impl ClientConnection {
                 let mut headers = Vec::new();
                 loop {
                     let line = self.read_next_line().map_err(|err| {
-                        if err.kind() == ErrorKind::InvalidData {
+                        if is_malformed(&err) {
                             ReadError::WrongHeader(version.clone())
                         } else {
                             ReadError::ReadIoError(err)
@@ -212,7 +215,7 @@ impl Iterator for ClientConnection {
             let rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
+                    let response = closing(400);
                     response
                         .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                         .ok();
@@ -222,7 +225,7 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::WrongHeader(ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
+                    let response = closing(400);
                     response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // we don't know where the next request would start,
                                  // se we have to close
@@ -231,7 +234,7 @@ impl Iterator for ClientConnection {
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
                     // request timeout
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
+                    let response = closing(408);
                     response
                         .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                         .ok();
@@ -240,7 +243,7 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::ExpectationFailed(ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
+                    let response = closing(417);
                     response.raw_print(writer, ver, &[], true, None).ok();
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
@@ -288,6 +291,18 @@ impl Iterator for ClientConnection {
             return Some(rq);
         }
     }
+}
+
+/// xivo-confd patch: a request line or header that is too long or not ASCII.
+fn is_malformed(err: &IoError) -> bool {
+    matches!(err.kind(), ErrorKind::InvalidData | ErrorKind::InvalidInput)
+}
+
+/// xivo-confd patch: the answer to a request after which the connection is
+/// closed says so, so that a keep-alive client does not send its next
+/// request into a closed socket.
+fn closing(status: u16) -> crate::Response<std::io::Empty> {
+    crate::Response::new_empty(crate::StatusCode(status)).with_connection_close()
 }
 
 /// Parses a "HTTP/1.1" string.

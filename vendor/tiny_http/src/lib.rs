@@ -111,6 +111,10 @@ use connection::Connection;
 use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
+
+/// xivo-confd patch: what answers a request on its connection's thread
+/// (see `Server::from_listener_with_handler`).
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
@@ -244,6 +248,25 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener, ssl_config, None)
+    }
+
+    /// xivo-confd patch: builds a server that hands each request to
+    /// `handler` on its connection's own thread, where it is answered before
+    /// the connection's next request is read; `recv` then yields nothing.
+    pub fn from_listener_with_handler<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        handler: Handler,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener, ssl_config, Some(handler))
+    }
+
+    fn start<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        handler: Option<Handler>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -309,6 +332,7 @@ impl Server {
                     break;
                 }
                 let messages = inside_messages.clone();
+                let handler = handler.clone();
                 #[allow(unused_variables)]
                 let ssl = ssl.clone();
                 let mut sock = Some(sock);
@@ -329,18 +353,26 @@ impl Server {
                         Some(ref _ssl) => unreachable!(),
                     };
                     let client = ClientConnection::new(write_closable, read_closable);
-                    // Synchronization is needed for HTTPS requests to avoid a deadlock
-                    if client.secure() {
-                        let (sender, receiver) = mpsc::channel();
+                    // xivo-confd patch 8: with a handler, this thread answers
+                    // its connection's requests itself, one at a time: no
+                    // hand-over to another thread and back per request
+                    if let Some(handler) = &handler {
                         for rq in client {
-                            messages.push(rq.with_notify_sender(sender.clone()).into());
-                            if receiver.recv().is_err() {
-                                break;
-                            }
+                            handler(rq);
                         }
-                    } else {
-                        for rq in client {
-                            messages.push(rq.into());
+                        return;
+                    }
+                    // xivo-confd patch: one request at a time per connection,
+                    // HTTP as well as HTTPS (upstream read a plain-HTTP
+                    // client's pipelined requests ahead without bound, so one
+                    // client could queue hundreds of requests before anyone
+                    // else's): the next request is read once this one is
+                    // answered. Synchronization is needed for HTTPS anyway.
+                    let (sender, receiver) = mpsc::channel();
+                    for rq in client {
+                        messages.push(rq.with_notify_sender(sender.clone()).into());
+                        if receiver.recv().is_err() {
+                            break;
                         }
                     }
                 }));

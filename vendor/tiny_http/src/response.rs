@@ -298,6 +298,16 @@ where
         self
     }
 
+    /// xivo-confd patch: `Connection: close`, which `with_header` refuses,
+    /// for the answers after which the server closes the connection itself.
+    pub(crate) fn with_connection_close(mut self) -> Response<R> {
+        self.headers.push(
+            Header::from_bytes(&b"Connection"[..], &b"close"[..])
+                .expect("a constant, valid header"),
+        );
+        self
+    }
+
     /// Returns the same request, but with a different status code.
     #[inline]
     pub fn with_status_code<S>(mut self, code: S) -> Response<R>

@@ -1,0 +1,1064 @@
+//! The benchmark: `cargo bench --bench load` (see bench/README.md).
+//!
+//! Builds in release, makes a database of 100,000 users through the
+//! product's own handlers, starts the real server binary, and drives it from
+//! this process over loopback: 16 keep-alive connections, ~10 s per
+//! scenario, req/s with p50 and p99 for each. Then the ratios the targets are
+//! stated in, peak RSS and start-up times. Only 127.0.0.1 is ever contacted.
+
+mod bare;
+mod load;
+mod populate;
+
+use load::{Answer, Outcome, Plan, Random, Script};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DIGEST_LOGIN: &str = "bench";
+const DIGEST_PASSWORD: &str = "bench-password";
+
+/// Search terms of 2 to 6 letters: some match thousands of users, some a
+/// handful, some none (their totals are printed with the results).
+const SEARCH_TERMS: &[&str] = &[
+    "ma", "zo", "qx", "mar", "ois", "xyz", "lef", "bert", "ngu", "dupo", "laure", "ølst", "olsen",
+    "ména", "tanaka", "zzyzx",
+];
+
+struct Options {
+    users: u64,
+    line_every: u64,
+    seconds: f64,
+    warmup: f64,
+    connections: usize,
+    threads: usize,
+    only: Option<Vec<String>>,
+    reuse_db: bool,
+    dir: PathBuf,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--bare-server") {
+        if let Err(error) = bare::serve() {
+            eprintln!("bare server: {error}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let options = match parse_options(&args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(message) = run(&options) {
+        eprintln!("bench failed: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        users: 100_000,
+        line_every: 10,
+        seconds: 10.0,
+        warmup: 1.0,
+        connections: 16,
+        threads: 2,
+        only: None,
+        reuse_db: false,
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-run"),
+    };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = || {
+            iter.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
+        match arg.as_str() {
+            // cargo bench passes --bench to every bench target
+            "--bench" => {}
+            "--users" => options.users = number(&value()?)?,
+            "--line-every" => options.line_every = number(&value()?)?,
+            "--seconds" => options.seconds = number(&value()?)?,
+            "--warmup" => options.warmup = number(&value()?)?,
+            "--connections" => options.connections = number(&value()?)?,
+            "--threads" => options.threads = number(&value()?)?,
+            "--only" => {
+                options.only = Some(value()?.split(',').map(str::to_string).collect());
+            }
+            "--reuse-db" => options.reuse_db = true,
+            "--dir" => options.dir = PathBuf::from(value()?),
+            other => {
+                return Err(format!(
+                    "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
+                     [--seconds S] [--warmup S] [--connections C] [--threads T] \
+                     [--only 0,6,1,5,2,3,4,7,s,n] [--reuse-db] [--dir DIR]"
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Whether `--only` names sub-scenarios of `id` (2a) but not `id` itself.
+fn wanted_exactly_sub(id: &str, only: &Option<Vec<String>>) -> bool {
+    only.as_ref()
+        .is_some_and(|only| !only.iter().any(|o| o == id) && only.iter().any(|o| o.starts_with(id)))
+}
+
+fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|_| format!("not a number: {text}"))
+}
+
+/// One line of the results table.
+struct Row {
+    id: &'static str,
+    what: String,
+    outcome: Outcome,
+    /// CPU time the server process spent per answer (all its threads)
+    cpu_per_request: Option<f64>,
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    std::fs::create_dir_all(&options.dir).map_err(|e| e.to_string())?;
+    let wanted = |id: &str| {
+        options.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|o| id.starts_with(o.as_str()) || o.starts_with(id))
+        })
+    };
+    let load_before = loadavg();
+    println!("# xivo-confd bench, {}", machine());
+    println!("load average before: {load_before}");
+
+    // the access log of earlier runs is not this run's business
+    std::fs::remove_file(options.dir.join("server.log")).ok();
+    let db = options.dir.join("bench.db");
+    let config_path = options.dir.join("bench.toml");
+    write_config(&config_path, &db, &options.dir.join("server.log"))?;
+    let config = xivo_confd::config::Config::load(Some(&config_path))?;
+    let populated = options.reuse_db && db.exists();
+    if !populated {
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", db.display())).ok();
+        }
+        let started = Instant::now();
+        let conn = xivo_confd::db::open(&db)?;
+        xivo_confd::auth::webservice::add(
+            &conn,
+            &config.auth.realm,
+            DIGEST_LOGIN,
+            DIGEST_PASSWORD,
+            None,
+            &[],
+        )?;
+        let mut dispatcher = populate::Dispatcher {
+            conn: &conn,
+            gate: xivo_confd::auth::Gate::new(&config),
+            config: config.clone(),
+            lists: xivo_confd::db::list::ListCache::new(),
+        };
+        populate::populate(&mut dispatcher, options.users, options.line_every)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|e| e.to_string())?;
+        println!(
+            "database: {} users (a line every {}) made in {:.1} s through the route handlers",
+            options.users,
+            options.line_every,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let token = {
+        let conn = xivo_confd::db::open(&db)?;
+        let now = xivo_confd::db::now();
+        xivo_confd::auth::tokens::create(
+            &conn,
+            &xivo_confd::auth::tokens::Token {
+                backend: "xivo_ws".into(),
+                auth_id: "bench".into(),
+                user_uuid: None,
+                user_id: None,
+                acls: vec!["confd.#".into()],
+                issued_at: now,
+                expires_at: now + 3600.0,
+            },
+        )
+        .map_err(|e| e.to_string())?
+    };
+    // the ids that exist (a reused database has gaps left by scenario 4)
+    let ids: Vec<i64> = {
+        let conn = xivo_confd::db::open(&db)?;
+        let mut statement = conn
+            .prepare("SELECT id FROM users ORDER BY id")
+            .map_err(|e| e.to_string())?;
+        statement
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+            .map_err(|e| e.to_string())?
+    };
+    let ids = std::sync::Arc::new(ids);
+    let max_id = ids.len() as u64;
+
+    let mut rows: Vec<Row> = Vec::new();
+    let plan = |address: SocketAddr| Plan {
+        address,
+        connections: options.connections,
+        threads: options.threads,
+        warmup: Duration::from_secs_f64(options.warmup),
+        measure: Duration::from_secs_f64(options.seconds),
+    };
+
+    if wanted("0") {
+        let mut bare = Spawned::start(
+            Command::new(std::env::current_exe().map_err(|e| e.to_string())?).arg("--bare-server"),
+            "bare listening",
+        )?;
+        let bare_address = bare.address("http")?;
+        let outcome = measured(bare.pid(), || {
+            load::run(&plan(bare_address), &|_| {
+                Box::new(FixedGet::new("/anything", None))
+            })
+        });
+        bare.stop();
+        rows.push(row("0", "bare tiny_http loop, fixed 1 KB JSON", outcome));
+    }
+
+    let mut server = Spawned::start(
+        Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
+            .arg("--config")
+            .arg(&config_path)
+            .arg("serve"),
+        "xivo-confd listening",
+    )?;
+    let address = server.address("http")?;
+    let pid = server.pid();
+    let rss_idle = memory(server.pid(), "VmRSS");
+
+    if wanted("6") {
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|_| {
+                Box::new(FixedGet::new("/1.1/infos", Some(&token)))
+            })
+        });
+        rows.push(row("6", "floor: GET /1.1/infos, token", outcome));
+    }
+    if wanted("1") {
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                let ids = ids.clone();
+                Box::new(RandomPath::new(n, &token, move |r| {
+                    format!("/1.1/users/{}", ids[r.below(max_id) as usize])
+                }))
+            })
+        });
+        rows.push(row("1", "GET /1.1/users/{random id}, token", outcome));
+    }
+    if wanted("5") {
+        let realm = config.auth.realm.clone();
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                Box::new(DigestGet::new(n, &realm, &ids))
+            })
+        });
+        rows.push(row(
+            "5",
+            "GET /1.1/users/{random id}, Digest keep-alive",
+            outcome,
+        ));
+    }
+    let users = max_id;
+    let deepest = users.saturating_sub(100);
+    if wanted("2") && !wanted_exactly_sub("2", &options.only) {
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                Box::new(RandomPath::new(n, &token, move |r| {
+                    format!(
+                        "/1.1/users?limit=100&offset={}&order=lastname",
+                        r.below(deepest + 1)
+                    )
+                }))
+            })
+        });
+        rows.push(row(
+            "2",
+            "GET /1.1/users?limit=100&offset=<random>&order=lastname",
+            outcome,
+        ));
+    }
+    for (id, offset) in [("2a", 0), ("2b", deepest)] {
+        if !wanted(id) {
+            continue;
+        }
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                Box::new(RandomPath::new(n, &token, move |_| {
+                    format!("/1.1/users?limit=100&offset={offset}&order=lastname")
+                }))
+            })
+        });
+        rows.push(row(id, &format!("  same, offset={offset}"), outcome));
+    }
+    let mut term_totals = Vec::new();
+    if wanted("3") {
+        for term in SEARCH_TERMS {
+            let path = format!("/1.1/users?search={}&limit=100", percent_encode(term));
+            let (status, body) = fetch(address, &get_request(&path, Some(&token)))?;
+            let total = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["total"].as_i64());
+            term_totals.push(format!(
+                "{term}={}",
+                total.map_or(format!("HTTP {status}"), |t| t.to_string())
+            ));
+        }
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                Box::new(RandomPath::new(n, &token, |r| {
+                    let term = SEARCH_TERMS[r.below(SEARCH_TERMS.len() as u64) as usize];
+                    format!("/1.1/users?search={}&limit=100", percent_encode(term))
+                }))
+            })
+        });
+        rows.push(row(
+            "3",
+            "GET /1.1/users?search=<term>&limit=100 (mix)",
+            outcome,
+        ));
+    }
+    if wanted("4") {
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| Box::new(CreateDelete::new(n, &token)))
+        });
+        rows.push(row(
+            "4",
+            "POST /1.1/users then DELETE it (durable)",
+            outcome,
+        ));
+    }
+    let rss_peak = memory(server.pid(), "VmHWM");
+    server.stop();
+
+    if wanted("7") {
+        let outcome = (
+            raw_commits(&options.dir, Duration::from_secs_f64(options.seconds))?,
+            None,
+        );
+        rows.push(row(
+            "7",
+            "write floor: raw SQLite insert+commit, same pragmas",
+            outcome,
+        ));
+    }
+    let mut startup = Vec::new();
+    if wanted("s") {
+        startup = measure_startups(&options.dir, &config_path)?;
+    }
+    let mut naive = Vec::new();
+    if wanted("n") {
+        naive = naive_references(&db, max_id, max_id)?;
+    }
+
+    report(&rows, &naive, &term_totals, &startup, rss_idle, rss_peak);
+    println!("load average after: {}", loadavg());
+    Ok(())
+}
+
+/// Runs a load against process `pid`, noting the CPU time it used per answer.
+fn measured(pid: u32, work: impl FnOnce() -> Outcome) -> (Outcome, Option<f64>) {
+    let before = cpu_seconds(pid);
+    let outcome = work();
+    let after = cpu_seconds(pid);
+    let per_request = match (before, after) {
+        (Some(before), Some(after)) if outcome.answered > 0 => {
+            Some((after - before) * 1e6 / outcome.answered as f64)
+        }
+        _ => None,
+    };
+    (outcome, per_request)
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // fields after the parenthesised command name; utime and stime are 14 and 15
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / ticks)
+}
+
+fn row(id: &'static str, what: &str, (outcome, cpu_per_request): (Outcome, Option<f64>)) -> Row {
+    eprintln!(
+        "  {id:<3} {what}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {} us/req{}",
+        outcome.per_second(),
+        outcome.percentile_ms(0.5),
+        outcome.percentile_ms(0.99),
+        cpu_per_request.map_or("-".into(), |c| format!("{c:.1}")),
+        if outcome.errors > 0 {
+            format!(
+                ", {} errors (first: {})",
+                outcome.errors,
+                outcome.first_error.clone().unwrap_or_default()
+            )
+        } else {
+            String::new()
+        }
+    );
+    Row {
+        id,
+        what: what.to_string(),
+        outcome,
+        cpu_per_request,
+    }
+}
+
+fn report(
+    rows: &[Row],
+    naive: &[(String, f64)],
+    term_totals: &[String],
+    startup: &[(String, f64)],
+    rss_idle: Option<u64>,
+    rss_peak: Option<u64>,
+) {
+    let rate = |id: &str| {
+        rows.iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.per_second())
+    };
+    let ratio = |a: &str, b: &str| match (rate(a), rate(b)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".into(),
+    };
+    let naive_rate = |name: &str| naive.iter().find(|(n, _)| n == name).map(|(_, r)| *r);
+    println!();
+    println!("| # | scenario | req/s | p50 ms | p99 ms | server CPU us/req | errors |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            row.id,
+            row.what,
+            row.outcome.per_second(),
+            row.outcome.percentile_ms(0.5),
+            row.outcome.percentile_ms(0.99),
+            row.cpu_per_request
+                .map_or("-".into(), |c| format!("{c:.1}")),
+            row.outcome.errors,
+        );
+    }
+    if let Some(error) = rows.iter().find_map(|r| r.outcome.first_error.clone()) {
+        println!("\nfirst error: {error}");
+    }
+    println!();
+    println!("| target | measured | goal |");
+    println!("|---|---:|---|");
+    println!("| floor (6) / bare (0) | {} | >= 0.8x |", ratio("6", "0"));
+    println!(
+        "| by id, token (1) / floor (6) | {} | >= 0.7x |",
+        ratio("1", "6")
+    );
+    println!(
+        "| by id, Digest (5) / floor (6) | {} | >= 0.6x |",
+        ratio("5", "6")
+    );
+    let versus = |id: &str, reference: f64| {
+        rate(id).map_or("-".into(), |r| format!("{:.1}x", r / reference))
+    };
+    println!(
+        "| paging (2) / naive 580 req/s (issue) | {} | >= 5x |",
+        versus("2", 580.0)
+    );
+    if let Some(reference) = naive_rate("paging") {
+        println!(
+            "| paging (2) / naive LIMIT/OFFSET, SQL only, this run ({reference:.0}/s) | {} | >= 5x |",
+            versus("2", reference)
+        );
+    }
+    println!(
+        "| paging offset 99,900 (2b) / offset 0 (2a) | {} | >= 0.5x |",
+        ratio("2b", "2a")
+    );
+    println!(
+        "| search (3) / naive 13 req/s (issue) | {} | >= 50x |",
+        versus("3", 13.0)
+    );
+    if let Some(reference) = naive_rate("search") {
+        println!(
+            "| search (3) / naive instr scan, SQL only, this run ({reference:.1}/s) | {} | >= 50x |",
+            versus("3", reference)
+        );
+    }
+    if let Some(row) = rows.iter().find(|r| r.id == "3") {
+        println!(
+            "| search (3) p99 | {:.1} ms | < 50 ms |",
+            row.outcome.percentile_ms(0.99)
+        );
+    }
+    println!(
+        "| writes (4) / write floor (7) | {} | >= 0.7x |",
+        ratio("4", "7")
+    );
+    let mb = |kb: Option<u64>| kb.map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+    println!(
+        "| peak RSS (VmHWM) after all scenarios | {} | < 50 MB |",
+        mb(rss_peak)
+    );
+    println!("| RSS at start, 100k users | {} | |", mb(rss_idle));
+    for (what, millis) in startup {
+        println!("| start-up, {what} | {millis:.0} ms | < 200 ms |");
+    }
+    if !term_totals.is_empty() {
+        println!("\nsearch terms (total matches): {}", term_totals.join(", "));
+    }
+}
+
+/// The server's config: plain HTTP on an ephemeral loopback port, no TLS
+/// listeners (TLS cost is not what this measures), access log to a file.
+fn write_config(path: &Path, db: &Path, log: &Path) -> Result<(), String> {
+    let text = format!(
+        "[database]\npath = {db:?}\n[http]\nlisten = \"127.0.0.1:0\"\n[https]\nenabled = false\n\
+         [auth]\nlisten = \"\"\n[log]\nlevel = \"info\"\nfile = {log:?}\n"
+    );
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A child process that prints `<prefix> http=ADDRESS ...` once it listens.
+struct Spawned {
+    child: Child,
+    line: String,
+}
+
+impl Spawned {
+    fn start(command: &mut Command, prefix: &str) -> Result<Spawned, String> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout).read_line(&mut line).ok();
+        }
+        if !line.starts_with(prefix) {
+            child.kill().ok();
+            child.wait().ok();
+            return Err(format!("{command:?} did not start: {line:?}"));
+        }
+        Ok(Spawned { child, line })
+    }
+
+    fn address(&self, name: &str) -> Result<SocketAddr, String> {
+        self.line
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(&format!("{name}=")))
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("no {name}= address in {:?}", self.line))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM (a clean stop), then SIGKILL if it lingers.
+    fn stop(&mut self) {
+        // SAFETY: signalling our own child by its pid
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
+/// Milliseconds from spawn to "listening", median of 5, for a new empty
+/// database (schema created), an existing empty one, and the bench one.
+fn measure_startups(dir: &Path, bench_config: &Path) -> Result<Vec<(String, f64)>, String> {
+    let empty_db = dir.join("empty.db");
+    let empty_config = dir.join("empty.toml");
+    write_config(&empty_config, &empty_db, &dir.join("empty.log"))?;
+    let once = |config: &Path| -> Result<f64, String> {
+        let started = Instant::now();
+        let mut server = Spawned::start(
+            Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
+                .arg("--config")
+                .arg(config)
+                .arg("serve"),
+            "xivo-confd listening",
+        )?;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        server.stop();
+        Ok(millis)
+    };
+    let median = |config: &Path, fresh: bool| -> Result<f64, String> {
+        let mut samples = Vec::new();
+        for _ in 0..5 {
+            if fresh {
+                for suffix in ["", "-wal", "-shm"] {
+                    std::fs::remove_file(format!("{}{suffix}", empty_db.display())).ok();
+                }
+            }
+            samples.push(once(config)?);
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples[2])
+    };
+    Ok(vec![
+        (
+            "new empty database (schema made)".into(),
+            median(&empty_config, true)?,
+        ),
+        (
+            "existing empty database".into(),
+            median(&empty_config, false)?,
+        ),
+        ("100k users".into(), median(bench_config, false)?),
+    ])
+}
+
+/// Scenario 7: one connection, the product's pragmas (via `db::open`),
+/// a ~200-byte row inserted and committed per transaction, on the same disk.
+fn raw_commits(dir: &Path, duration: Duration) -> Result<Outcome, String> {
+    let path = dir.join("raw.db");
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+    }
+    let conn = xivo_confd::db::open(&path)?;
+    conn.execute_batch("CREATE TABLE raw (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        .map_err(|e| e.to_string())?;
+    let body = "x".repeat(200);
+    let mut insert = conn
+        .prepare("INSERT INTO raw (body) VALUES (?1)")
+        .map_err(|e| e.to_string())?;
+    let mut outcome = Outcome::default();
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        let one = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| e.to_string())?;
+        insert.execute([&body]).map_err(|e| e.to_string())?;
+        conn.execute_batch("COMMIT").map_err(|e| e.to_string())?;
+        outcome.requests += 1;
+        outcome.latencies.push(one.elapsed().as_micros() as u32);
+    }
+    outcome.measured = started.elapsed();
+    outcome.latencies.sort_unstable();
+    Ok(outcome)
+}
+
+/// What naive code gets on the same file in this run, in-process, SQL and
+/// JSON only (no HTTP, so an upper bound for a naive server): paging with
+/// `LIMIT/OFFSET` over the lastname index, and search as an `instr` scan.
+fn naive_references(db: &Path, max_id: u64, users: u64) -> Result<Vec<(String, f64)>, String> {
+    let conn = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
+    let columns = "id, uuid, firstname, lastname, timezone, language, description, caller_id, \
+                   outgoing_caller_id, mobile_phone_number, username, music_on_hold, \
+                   preprocess_subroutine, userfield, call_transfer_enabled, supervision_enabled, \
+                   ring_seconds, simultaneous_calls";
+    let page_sql = format!(
+        "SELECT {columns} FROM users ORDER BY lastname COLLATE NOCASE, id LIMIT 100 OFFSET ?1"
+    );
+    let search_sql = format!(
+        "SELECT {columns} FROM users WHERE instr(search_text, ?1) > 0 ORDER BY lastname COLLATE NOCASE, id LIMIT 100"
+    );
+    let as_json = |row: &rusqlite::Row| -> rusqlite::Result<serde_json::Value> {
+        let mut object = serde_json::Map::new();
+        for index in 0..18 {
+            let value: rusqlite::types::Value = row.get(index)?;
+            let json = match value {
+                rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
+                rusqlite::types::Value::Text(t) => serde_json::Value::from(t),
+                _ => serde_json::Value::Null,
+            };
+            object.insert(format!("c{index}"), json);
+        }
+        Ok(serde_json::Value::Object(object))
+    };
+    let mut random = Random::new(max_id);
+    let mut rate = |count_sql: &str,
+                    page_sql: &str,
+                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value|
+     -> Result<f64, String> {
+        let started = Instant::now();
+        let mut done = 0u64;
+        while started.elapsed() < Duration::from_secs(3) {
+            let value = arg(&mut random);
+            let mut count = conn.prepare_cached(count_sql).map_err(|e| e.to_string())?;
+            let total: i64 = if count_sql.contains('?') {
+                count.query_row([&value], |r| r.get(0))
+            } else {
+                count.query_row([], |r| r.get(0))
+            }
+            .map_err(|e| e.to_string())?;
+            let mut statement = conn.prepare_cached(page_sql).map_err(|e| e.to_string())?;
+            let items = statement
+                .query_map([&value], as_json)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&serde_json::json!({"total": total, "items": items}))
+                .map_err(|e| e.to_string())?;
+            std::hint::black_box(body);
+            done += 1;
+        }
+        Ok(done as f64 / started.elapsed().as_secs_f64())
+    };
+    let deepest = users.saturating_sub(100);
+    let paging = rate("SELECT count(*) FROM users", &page_sql, &mut |r| {
+        rusqlite::types::Value::Integer(r.below(deepest + 1) as i64)
+    })?;
+    let search = rate(
+        "SELECT count(*) FROM users WHERE instr(search_text, ?1) > 0",
+        &search_sql,
+        &mut |r| {
+            rusqlite::types::Value::Text(
+                SEARCH_TERMS[r.below(SEARCH_TERMS.len() as u64) as usize].to_string(),
+            )
+        },
+    )?;
+    eprintln!("  naive references (SQL only): paging {paging:.0}/s, search {search:.1}/s");
+    Ok(vec![("paging".into(), paging), ("search".into(), search)])
+}
+
+fn memory(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} x {model}, {memory} RAM, Linux {}", kernel.trim())
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn get_request(path: &str, token: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_get(&mut out, path, token);
+    out
+}
+
+fn write_get(out: &mut Vec<u8>, path: &str, token: Option<&str>) {
+    out.extend_from_slice(b"GET ");
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    if let Some(token) = token {
+        out.extend_from_slice(b"X-Auth-Token: ");
+        out.extend_from_slice(token.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// One request on its own connection, answer read to the end.
+fn fetch(address: SocketAddr, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+    let mut with_close = request[..request.len() - 2].to_vec();
+    with_close.extend_from_slice(b"Connection: close\r\n\r\n");
+    stream.write_all(&with_close).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no response head")?;
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    let mut body = raw[head_end + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut plain = Vec::new();
+        let mut rest = body.as_slice();
+        while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
+                .unwrap_or(0);
+            if size == 0 || rest.len() < line_end + 2 + size {
+                break;
+            }
+            plain.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 4 + size..];
+        }
+        body = plain;
+    }
+    Ok((status, body))
+}
+
+fn expect_status(answer: &Answer, wanted: u16) -> Result<(), String> {
+    if answer.status == wanted {
+        Ok(())
+    } else {
+        Err(format!(
+            "HTTP {} (wanted {wanted}): {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)])
+        ))
+    }
+}
+
+/// The same GET again and again.
+struct FixedGet {
+    request: Vec<u8>,
+}
+
+impl FixedGet {
+    fn new(path: &str, token: Option<&str>) -> FixedGet {
+        FixedGet {
+            request: get_request(path, token),
+        }
+    }
+}
+
+impl Script for FixedGet {
+    fn request(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.request);
+    }
+
+    fn response(&mut self, answer: &Answer) -> Result<(), String> {
+        expect_status(answer, 200)
+    }
+}
+
+/// A GET of a path drawn at random for each request, with a token.
+struct RandomPath<F> {
+    random: Random,
+    token: String,
+    path: F,
+}
+
+impl<F: FnMut(&mut Random) -> String + Send> RandomPath<F> {
+    fn new(connection: usize, token: &str, path: F) -> RandomPath<F> {
+        RandomPath {
+            random: Random::new(connection as u64 + 1),
+            token: token.to_string(),
+            path,
+        }
+    }
+}
+
+impl<F: FnMut(&mut Random) -> String + Send> Script for RandomPath<F> {
+    fn request(&mut self, out: &mut Vec<u8>) {
+        let path = (self.path)(&mut self.random);
+        write_get(out, &path, Some(&self.token));
+    }
+
+    fn response(&mut self, answer: &Answer) -> Result<(), String> {
+        expect_status(answer, 200)
+    }
+}
+
+/// Scenario 4: create a user, then delete it, on and on.
+struct CreateDelete {
+    connection: usize,
+    token: String,
+    created: u64,
+    to_delete: Option<i64>,
+    deleting: bool,
+}
+
+impl CreateDelete {
+    fn new(connection: usize, token: &str) -> CreateDelete {
+        CreateDelete {
+            connection,
+            token: token.to_string(),
+            created: 0,
+            to_delete: None,
+            deleting: false,
+        }
+    }
+}
+
+impl Script for CreateDelete {
+    fn request(&mut self, out: &mut Vec<u8>) {
+        if let Some(id) = self.to_delete {
+            self.deleting = true;
+            out.extend_from_slice(
+                format!(
+                    "DELETE /1.1/users/{id} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {}\r\n\r\n",
+                    self.token
+                )
+                .as_bytes(),
+            );
+        } else {
+            self.deleting = false;
+            self.created += 1;
+            let body = format!(
+                r#"{{"firstname": "Bench", "lastname": "Writer {}-{}", "mobile_phone_number": "+33612345678"}}"#,
+                self.connection, self.created
+            );
+            out.extend_from_slice(
+                format!(
+                    "POST /1.1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    self.token,
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    }
+
+    fn response(&mut self, answer: &Answer) -> Result<(), String> {
+        if self.deleting {
+            self.to_delete = None;
+            return expect_status(answer, 204);
+        }
+        expect_status(answer, 201)?;
+        let created: serde_json::Value =
+            serde_json::from_slice(answer.body).map_err(|e| format!("201 body: {e}"))?;
+        self.to_delete = created["id"].as_i64();
+        Ok(())
+    }
+}
+
+/// Scenario 5: Digest over keep-alive. The first request is challenged; the
+/// nonce is then reused with an increasing `nc`, as `requests` and curl do.
+struct DigestGet {
+    random: Random,
+    realm: String,
+    ids: Vec<i64>,
+    ha1: String,
+    nonce: Option<(String, Option<String>)>,
+    nc: u32,
+    cnonce: String,
+}
+
+impl DigestGet {
+    fn new(connection: usize, realm: &str, ids: &[i64]) -> DigestGet {
+        DigestGet {
+            random: Random::new(1000 + connection as u64),
+            realm: realm.to_string(),
+            ids: ids.to_vec(),
+            ha1: md5_hex(&format!("{DIGEST_LOGIN}:{realm}:{DIGEST_PASSWORD}")),
+            nonce: None,
+            nc: 0,
+            cnonce: format!("{:016x}", Random::new(connection as u64).next()),
+        }
+    }
+}
+
+fn md5_hex(text: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Script for DigestGet {
+    fn request(&mut self, out: &mut Vec<u8>) {
+        let path = format!(
+            "/1.1/users/{}",
+            self.ids[self.random.below(self.ids.len() as u64) as usize]
+        );
+        write_get(out, &path, None);
+        let Some((nonce, opaque)) = &self.nonce else {
+            return;
+        };
+        self.nc += 1;
+        let nc = format!("{:08x}", self.nc);
+        let ha2 = md5_hex(&format!("GET:{path}"));
+        let response = md5_hex(&format!(
+            "{}:{nonce}:{nc}:{}:auth:{ha2}",
+            self.ha1, self.cnonce
+        ));
+        let opaque = opaque
+            .as_deref()
+            .map_or(String::new(), |o| format!(", opaque=\"{o}\""));
+        let header = format!(
+            "Authorization: Digest username=\"{DIGEST_LOGIN}\", realm=\"{}\", nonce=\"{nonce}\", \
+             uri=\"{path}\", algorithm=MD5, qop=auth, nc={nc}, cnonce=\"{}\", \
+             response=\"{response}\"{opaque}\r\n\r\n",
+            self.realm, self.cnonce
+        );
+        out.truncate(out.len() - 2);
+        out.extend_from_slice(header.as_bytes());
+    }
+
+    fn response(&mut self, answer: &Answer) -> Result<(), String> {
+        if answer.status == 401 {
+            let challenge = answer
+                .header("WWW-Authenticate")
+                .ok_or("401 without a challenge")?;
+            let field = |name: &str| {
+                let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+                let end = challenge[start..].find('"')? + start;
+                Some(challenge[start..end].to_string())
+            };
+            let had_nonce = self.nonce.is_some();
+            self.nonce = Some((field("nonce").ok_or("no nonce")?, field("opaque")));
+            self.nc = 0;
+            return if had_nonce && !challenge.contains("stale=true") {
+                Err(format!("Digest refused: {challenge}"))
+            } else {
+                Ok(())
+            };
+        }
+        expect_status(answer, 200)
+    }
+}

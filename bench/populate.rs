@@ -1,0 +1,436 @@
+//! The bench database, made through the product's own code: each object is
+//! created by the same route handler a `POST` reaches (validation, caller id
+//! default, search text, associations), called in-process in large
+//! transactions, so 100,000 users take seconds instead of 100,000 fsyncs.
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use xivo_confd::auth::Gate;
+use xivo_confd::config::Config;
+use xivo_confd::db::list::ListCache;
+use xivo_confd::http::{ApiRequest, ListenerKind, Method};
+use xivo_confd::resources::Ctx;
+use xivo_confd::routes::{self, Service};
+
+use crate::load::Random;
+
+const FIRSTNAMES: &[&str] = &[
+    "Jean",
+    "Marie",
+    "Pierre",
+    "Sophie",
+    "Nicolas",
+    "Isabelle",
+    "Julien",
+    "Nathalie",
+    "Thomas",
+    "Camille",
+    "Antoine",
+    "Claire",
+    "Mathieu",
+    "Julie",
+    "Olivier",
+    "Aurélie",
+    "François",
+    "Élodie",
+    "Jérôme",
+    "Hélène",
+    "Sébastien",
+    "Céline",
+    "Stéphane",
+    "Valérie",
+    "Laurent",
+    "Sandrine",
+    "Christophe",
+    "Émilie",
+    "David",
+    "Anne",
+    "Michel",
+    "Laure",
+    "Philippe",
+    "Chloé",
+    "Patrick",
+    "Léa",
+    "Alain",
+    "Manon",
+    "Bernard",
+    "Zoë",
+    "Søren",
+    "Łukasz",
+    "Björn",
+    "Ana",
+    "José",
+    "María",
+    "Giulia",
+    "Lorenzo",
+    "Hans",
+    "Greta",
+    "Ahmed",
+    "Fatima",
+    "Mohamed",
+    "Yasmine",
+    "Wei",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Olga",
+    "Dmitri",
+    "Ingrid",
+    "Lars",
+    "Siobhán",
+    "Seán",
+    "Kevin",
+    "Laura",
+    "Robert",
+    "Sarah",
+    "Daniel",
+    "Emma",
+    "Lucas",
+    "Louise",
+    "Hugo",
+    "Alice",
+    "Arthur",
+    "Jade",
+    "Louis",
+    "Rose",
+    "Gabriel",
+    "Inès",
+    "Raphaël",
+    "Lina",
+    "Noé",
+    "Ambre",
+];
+
+const LASTNAMES: &[&str] = &[
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Masson",
+    "Sánchez",
+    "Gérard",
+    "Nguyen",
+    "Boyer",
+    "Denis",
+    "Lemaire",
+    "Duval",
+    "Joly",
+    "Gautier",
+    "Roger",
+    "Roche",
+    "Roy",
+    "Noël",
+    "Meyer",
+    "Lucas",
+    "Meunier",
+    "Jean",
+    "Pérez",
+    "Marchand",
+    "Dufour",
+    "Blanchard",
+    "Barbier",
+    "Brun",
+    "Dumas",
+    "Brunet",
+    "Schmitt",
+    "Leroux",
+    "Colin",
+    "Fernandez",
+    "Pierre",
+    "Renard",
+    "Arnaud",
+    "Rolland",
+    "Caron",
+    "Aubert",
+    "Giraud",
+    "Leclerc",
+    "Vidal",
+    "Bourgeois",
+    "Renaud",
+    "Lemoine",
+    "Picard",
+    "Gaillard",
+    "Philippe",
+    "Leclercq",
+    "Lacroix",
+    "Fabre",
+    "Dupuis",
+    "Olivier",
+    "Rodriguez",
+    "Da Silva",
+    "Hubert",
+    "Louis",
+    "Charles",
+    "Guillot",
+    "Rivière",
+    "Le Gall",
+    "Guillaume",
+    "Adam",
+    "Rey",
+    "Moulin",
+    "Gonzalez",
+    "Berger",
+    "Lecomte",
+    "Ménard",
+    "Fleury",
+    "Deschamps",
+    "Carpentier",
+    "Julien",
+    "Benoît",
+    "Paris",
+    "Maillard",
+    "Marchal",
+    "Aubry",
+    "Vasseur",
+    "Le Roux",
+    "Renault",
+    "Jacquet",
+    "Collet",
+    "Prévost",
+    "Poirier",
+    "Charpentier",
+    "Royer",
+    "Huet",
+    "Baron",
+    "Dupuy",
+    "Pons",
+    "Paul",
+    "Laine",
+    "Carré",
+    "Breton",
+    "Rémy",
+    "Schneider",
+    "Perrot",
+    "Guyot",
+    "Barre",
+    "Marty",
+    "Cousin",
+    "Øster",
+    "Müller",
+    "Schäfer",
+    "Kowalski",
+    "Nowak",
+    "Wiśniewski",
+    "Johansson",
+    "Andersson",
+    "Ólafsson",
+    "Ivanov",
+    "Смирнов",
+    "Παπαδόπουλος",
+    "O'Brien",
+    "MacLeod",
+    "Zimmermann",
+    "Yamamoto",
+    "Tanaka",
+    "Kim",
+    "Park",
+    "Singh",
+    "Kumar",
+    "Okafor",
+    "Mensah",
+];
+
+const WORDS: &[&str] = &[
+    "support",
+    "sales",
+    "accounting",
+    "reception",
+    "direction",
+    "logistique",
+    "comptabilité",
+    "accueil",
+    "night shift",
+    "floor 2",
+    "building B",
+    "remote",
+    "intern",
+    "manager",
+    "helpdesk",
+    "R&D",
+    "marketing",
+    "qualité",
+    "entrepôt",
+    "über-team",
+];
+
+/// Calls route handlers in-process, as the worker would, without HTTP.
+pub struct Dispatcher<'c> {
+    pub conn: &'c Connection,
+    pub gate: Gate,
+    pub config: Config,
+    pub lists: ListCache,
+}
+
+impl Dispatcher<'_> {
+    pub fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let request = ApiRequest {
+            method,
+            method_name: method.as_str().into(),
+            path: path.into(),
+            query: Vec::new(),
+            accept: None,
+            content_type: Some("application/json".into()),
+            authorization: None,
+            auth_token: None,
+            host: Some("127.0.0.1".into()),
+            body: match body {
+                Some(body) => serde_json::to_vec(body).map_err(|e| e.to_string())?,
+                None => Vec::new(),
+            },
+            peer: None,
+            listener: ListenerKind::Http,
+        };
+        let (route, params) = routes::find(Service::Confd, method, &request.path)
+            .map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
+        let mut ctx = Ctx {
+            conn: self.conn,
+            request: &request,
+            params,
+            base_url: "http://127.0.0.1".into(),
+            gate: &mut self.gate,
+            config: &self.config,
+            lists: &self.lists,
+        };
+        let response =
+            (route.handler)(&mut ctx).map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
+        if response.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&response.body).map_err(|e| format!("{method:?} {path}: {e}"))
+    }
+
+    fn create(&mut self, path: &str, body: Value) -> Result<i64, String> {
+        let created = self.call(Method::Post, path, Some(&body))?;
+        created["id"]
+            .as_i64()
+            .ok_or_else(|| format!("POST {path}: no id in {created}"))
+    }
+}
+
+/// A user's body: names drawn from the lists above (some non-ASCII), a
+/// unique username, a mobile number, sometimes a description or no lastname.
+pub fn user_body(random: &mut Random, number: u64) -> Value {
+    let pick =
+        |random: &mut Random, list: &[&'static str]| list[random.below(list.len() as u64) as usize];
+    let firstname = pick(random, FIRSTNAMES);
+    let lastname = if random.below(100) == 0 {
+        ""
+    } else {
+        pick(random, LASTNAMES)
+    };
+    let login: String = lastname
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .take(12)
+        .collect();
+    let mut body = json!({
+        "firstname": firstname,
+        "lastname": lastname,
+        "username": format!("u{number}{login}"),
+        "mobile_phone_number": format!("+336{:08}", random.below(100_000_000)),
+    });
+    if random.below(4) == 0 {
+        body["description"] = json!(format!("{} {}", pick(random, WORDS), pick(random, WORDS)));
+    }
+    body
+}
+
+/// Creates `users` users; every `line_every`-th gets a SIP line with an
+/// extension in the context `bench` (100000-999999).
+pub fn populate(dispatcher: &mut Dispatcher, users: u64, line_every: u64) -> Result<(), String> {
+    let conn = dispatcher.conn;
+    let sql = |statement: &str| conn.execute_batch(statement).map_err(|e| e.to_string());
+    sql("BEGIN")?;
+    dispatcher.create(
+        "/1.1/contexts",
+        json!({"name": "bench", "type": "internal",
+               "user_ranges": [{"start": "100000", "end": "999999"}]}),
+    )?;
+    let mut random = Random::new(20_151_120);
+    for number in 1..=users {
+        let user_id = dispatcher.create("/1.1/users", user_body(&mut random, number))?;
+        if line_every > 0 && number % line_every == 0 {
+            let sip = dispatcher.create(
+                "/1.1/endpoints/sip",
+                json!({"username": format!("bench{number}"), "secret": format!("s{number}x")}),
+            )?;
+            let line = dispatcher.create("/1.1/lines", json!({"context": "bench"}))?;
+            dispatcher.call(
+                Method::Put,
+                &format!("/1.1/lines/{line}/endpoints/sip/{sip}"),
+                None,
+            )?;
+            let extension = dispatcher.create(
+                "/1.1/extensions",
+                json!({"exten": format!("{}", 100_000 + number), "context": "bench"}),
+            )?;
+            dispatcher.call(
+                Method::Post,
+                &format!("/1.1/lines/{line}/extensions"),
+                Some(&json!({"extension_id": extension})),
+            )?;
+            dispatcher.call(
+                Method::Post,
+                &format!("/1.1/users/{user_id}/lines"),
+                Some(&json!({"line_id": line})),
+            )?;
+        }
+        if number % 10_000 == 0 {
+            sql("COMMIT; BEGIN")?;
+        }
+    }
+    sql("COMMIT")?;
+    Ok(())
+}
