@@ -804,5 +804,7 @@ mod indexed_tests {
         check("after another connection's commits");
         let (plain, _) = both(&server, &cache, &everyone);
         assert_eq!(plain.0, 51, "the other connection's rows are counted");
+        drop((server, other));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

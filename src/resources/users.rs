@@ -602,14 +602,37 @@ mod index_tests {
             .collect()
     }
 
-    fn database(name: &str) -> Connection {
-        let dir = std::env::temp_dir().join(format!("xivo-search-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("search.db");
-        for suffix in ["", "-wal", "-shm"] {
-            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+    /// A database with the whole schema, in a temporary folder removed
+    /// when it is dropped.
+    struct Database {
+        conn: Option<Connection>,
+        dir: std::path::PathBuf,
+    }
+
+    impl std::ops::Deref for Database {
+        type Target = Connection;
+
+        fn deref(&self) -> &Connection {
+            self.conn.as_ref().expect("open until dropped")
         }
-        crate::db::open(&path).expect("database")
+    }
+
+    impl Drop for Database {
+        fn drop(&mut self) {
+            drop(self.conn.take());
+            std::fs::remove_dir_all(&self.dir).ok();
+        }
+    }
+
+    fn database(name: &str) -> Database {
+        let dir = std::env::temp_dir().join(format!("xivo-search-{}-{name}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conn = crate::db::open(&dir.join("search.db")).expect("database");
+        Database {
+            conn: Some(conn),
+            dir,
+        }
     }
 
     fn add_users(conn: &Connection, random: &mut Random, count: usize) {
