@@ -230,16 +230,12 @@ INSERT INTO user_search_pairs (rowid, text) SELECT id, text FROM user_search_pai
 INSERT INTO user_search_unindexed (id) SELECT id FROM user_search_source WHERE NOT indexable;
 
 -- Triggers keep all three in step with every change of a user's text or
--- of the number of its line, whoever writes.
-CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id = new.id;
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id = new.id;
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id = new.id;
-END;
-CREATE TRIGGER users_search_update AFTER UPDATE OF search_text ON users BEGIN
+-- of the number of its line, whoever writes. Each names the users it
+-- touched by inserting their ids into user_search_reindex, a view whose
+-- INSTEAD OF trigger is the one place that rewrites a user's entries (for
+-- a deleted user the source has no row left: its entries just go).
+CREATE VIEW user_search_reindex (id) AS SELECT NULL WHERE 0;
+CREATE TRIGGER user_search_reindex_one INSTEAD OF INSERT ON user_search_reindex BEGIN
     DELETE FROM user_search WHERE rowid = new.id;
     DELETE FROM user_search_pairs WHERE rowid = new.id;
     DELETE FROM user_search_unindexed WHERE id = new.id;
@@ -250,85 +246,40 @@ CREATE TRIGGER users_search_update AFTER UPDATE OF search_text ON users BEGIN
     INSERT INTO user_search_unindexed (id)
         SELECT id FROM user_search_source WHERE NOT indexable AND id = new.id;
 END;
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_search_reindex (id) VALUES (new.id);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF search_text ON users BEGIN
+    INSERT INTO user_search_reindex (id) VALUES (new.id);
+END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
-    DELETE FROM user_search WHERE rowid = old.id;
-    DELETE FROM user_search_pairs WHERE rowid = old.id;
-    DELETE FROM user_search_unindexed WHERE id = old.id;
+    INSERT INTO user_search_reindex (id) VALUES (old.id);
 END;
 CREATE TRIGGER user_lines_search_insert AFTER INSERT ON user_lines BEGIN
-    DELETE FROM user_search WHERE rowid = new.user_id;
-    DELETE FROM user_search_pairs WHERE rowid = new.user_id;
-    DELETE FROM user_search_unindexed WHERE id = new.user_id;
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id = new.user_id;
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id = new.user_id;
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id = new.user_id;
+    INSERT INTO user_search_reindex (id) VALUES (new.user_id);
 END;
 CREATE TRIGGER user_lines_search_delete AFTER DELETE ON user_lines BEGIN
-    DELETE FROM user_search WHERE rowid = old.user_id;
-    DELETE FROM user_search_pairs WHERE rowid = old.user_id;
-    DELETE FROM user_search_unindexed WHERE id = old.user_id;
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id = old.user_id;
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id = old.user_id;
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id = old.user_id;
+    INSERT INTO user_search_reindex (id) VALUES (old.user_id);
 END;
 CREATE TRIGGER user_lines_search_update AFTER UPDATE ON user_lines BEGIN
-    DELETE FROM user_search WHERE rowid IN (old.user_id, new.user_id);
-    DELETE FROM user_search_pairs WHERE rowid IN (old.user_id, new.user_id);
-    DELETE FROM user_search_unindexed WHERE id IN (old.user_id, new.user_id);
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id IN (old.user_id, new.user_id);
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id IN (old.user_id, new.user_id);
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (old.user_id, new.user_id);
+    INSERT INTO user_search_reindex (id) VALUES (old.user_id);
+    INSERT INTO user_search_reindex (id) SELECT new.user_id WHERE new.user_id <> old.user_id;
 END;
 CREATE TRIGGER line_extensions_search_insert AFTER INSERT ON line_extensions BEGIN
-    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
-    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
-    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (new.line_id));
+    INSERT INTO user_search_reindex (id)
+        SELECT user_id FROM user_lines WHERE line_id = new.line_id;
 END;
 CREATE TRIGGER line_extensions_search_delete AFTER DELETE ON line_extensions BEGIN
-    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
-    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
-    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id));
+    INSERT INTO user_search_reindex (id)
+        SELECT user_id FROM user_lines WHERE line_id = old.line_id;
 END;
 CREATE TRIGGER line_extensions_search_update AFTER UPDATE ON line_extensions BEGIN
-    DELETE FROM user_search WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
-    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
-    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id));
+    INSERT INTO user_search_reindex (id)
+        SELECT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id);
 END;
 CREATE TRIGGER extensions_search_update AFTER UPDATE OF exten ON extensions BEGIN
-    DELETE FROM user_search WHERE rowid IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
-    DELETE FROM user_search_pairs WHERE rowid IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
-    DELETE FROM user_search_unindexed WHERE id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
-    INSERT INTO user_search (rowid, text)
-        SELECT id, text FROM user_search_source WHERE indexable AND id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
-    INSERT INTO user_search_pairs (rowid, text)
-        SELECT id, text FROM user_search_pairs_source WHERE id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
-    INSERT INTO user_search_unindexed (id)
-        SELECT id FROM user_search_source WHERE NOT indexable AND id IN (SELECT user_lines.user_id FROM line_extensions JOIN user_lines ON user_lines.line_id = line_extensions.line_id WHERE line_extensions.extension_id = new.id);
+    INSERT INTO user_search_reindex (id)
+        SELECT user_lines.user_id FROM line_extensions
+        JOIN user_lines ON user_lines.line_id = line_extensions.line_id
+        WHERE line_extensions.extension_id = new.id;
 END;
