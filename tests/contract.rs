@@ -12,7 +12,7 @@
 mod common;
 
 use common::{ADMIN, ADMIN_PASSWORD, Client, Request, TestServer};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
@@ -62,64 +62,16 @@ fn schemathesis(dir: &Path, spec_url: &str, config: &str, extra: &[&str]) {
     assert!(stdout.contains("Tested:"), "{stdout}\n{stderr}");
 }
 
-/// One object of each kind, tied together as in the reference's canonical
-/// flow; returns their ids by path parameter name.
+/// The canonical flow's objects, by path parameter name.
 fn fixtures(client: &mut Client, token: &str, exten: &str) -> Vec<(&'static str, Value)> {
-    let mut send = |request: Request, status: u16| -> Value {
-        let what = format!("{} {}", request.method, request.path);
-        let response = client.send(request.token(token));
-        assert_eq!(response.status, status, "{what}: {}", response.text());
-        if response.body.is_empty() {
-            Value::Null
-        } else {
-            response.json()
-        }
-    };
-    let mut create =
-        |path: &str, body: Value| send(Request::post(path, &body.to_string()), 201)["id"].clone();
-    let context = create(
-        "/1.1/contexts",
-        json!({"name": format!("contract{exten}"), "type": "internal"}),
-    );
-    let line = create("/1.1/lines", json!({"context": "default"}));
-    let sip = create("/1.1/endpoints/sip", json!({}));
-    let sccp = create("/1.1/endpoints/sccp", json!({}));
-    let extension = create(
-        "/1.1/extensions",
-        json!({"exten": exten, "context": "default"}),
-    );
-    let user = send(
-        Request::post(
-            "/1.1/users",
-            &json!({"firstname": "Contract", "lastname": exten}).to_string(),
-        ),
-        201,
-    );
-    send(
-        Request::new("PUT", &format!("/1.1/lines/{line}/endpoints/sip/{sip}")),
-        204,
-    );
-    send(
-        Request::post(
-            &format!("/1.1/lines/{line}/extensions"),
-            &json!({"extension_id": extension}).to_string(),
-        ),
-        201,
-    );
-    send(
-        Request::post(
-            &format!("/1.1/users/{}/lines", user["id"]),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
-    );
+    let flow = common::canonical_flow(client, token, &format!("contract{exten}"), exten);
     vec![
-        ("user", user["uuid"].clone()),
-        ("line", line),
-        ("sip", sip),
-        ("sccp", sccp),
-        ("extension", extension),
-        ("context", context),
+        ("user", Value::from(flow.user_uuid)),
+        ("line", Value::from(flow.line)),
+        ("sip", Value::from(flow.sip)),
+        ("sccp", Value::from(flow.sccp)),
+        ("extension", Value::from(flow.extension)),
+        ("context", Value::from(flow.context)),
     ]
 }
 

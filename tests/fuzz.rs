@@ -220,69 +220,27 @@ fn log_tail(log: &str) -> String {
 }
 
 fn make_fixtures(client: &mut Client, token: &str) -> Fixtures {
-    let mut create = |path: &str, body: Value| -> Value {
+    let flow = common::canonical_flow(client, token, "fuzzing", "1000");
+    let mut create = |path: &str, body: Value| -> i64 {
         let response = client.send(Request::post(path, &body.to_string()).token(token));
         assert_eq!(response.status, 201, "{path}: {}", response.text());
-        response.json()
+        response.json()["id"].as_i64().expect("id")
     };
-    let id = |object: &Value| object["id"].as_i64().expect("id");
-    let context = id(&create(
-        "/1.1/contexts",
-        json!({
-            "name": "fuzzing",
-            "type": "internal",
-            "user_ranges": [{"start": "2000", "end": "2999"}],
-        }),
-    ));
-    let line = id(&create("/1.1/lines", json!({"context": "default"})));
-    let sip = id(&create("/1.1/endpoints/sip", json!({})));
-    let extension = id(&create(
-        "/1.1/extensions",
-        json!({"exten": "1000", "context": "default"}),
-    ));
-    let user = create(
-        "/1.1/users",
-        json!({"firstname": "Fuzz", "lastname": "Target"}),
-    );
-    let free_line = id(&create("/1.1/lines", json!({"context": "default"})));
-    let free_extension = id(&create(
+    let free_line = create("/1.1/lines", json!({"context": "default"}));
+    let free_extension = create(
         "/1.1/extensions",
         json!({"exten": "1001", "context": "default"}),
-    ));
-    let sccp = id(&create("/1.1/endpoints/sccp", json!({})));
-    let mut send = |request: Request, status: u16| {
-        let what = format!("{} {}", request.method, request.path);
-        let response = client.send(request.token(token));
-        assert_eq!(response.status, status, "{what}: {}", response.text());
-    };
-    send(
-        Request::new("PUT", &format!("/1.1/lines/{line}/endpoints/sip/{sip}")),
-        204,
-    );
-    send(
-        Request::post(
-            &format!("/1.1/lines/{line}/extensions"),
-            &json!({"extension_id": extension}).to_string(),
-        ),
-        201,
-    );
-    send(
-        Request::post(
-            &format!("/1.1/users/{}/lines", id(&user)),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
     );
     Fixtures {
-        user: id(&user),
-        user_uuid: user["uuid"].as_str().expect("uuid").to_string(),
-        line,
-        sip,
-        extension,
+        user: flow.user,
+        user_uuid: flow.user_uuid,
+        line: flow.line,
+        sip: flow.sip,
+        extension: flow.extension,
         free_line,
         free_extension,
-        sccp,
-        context,
+        sccp: flow.sccp,
+        context: flow.context,
     }
 }
 

@@ -563,3 +563,78 @@ impl Api {
         errors[0].clone()
     }
 }
+
+/// One object of each telephony kind, tied together as in the reference's
+/// canonical flow: a user on a line with a SIP endpoint and an extension;
+/// an SCCP endpoint and a context stand alone.
+pub struct Flow {
+    pub user: i64,
+    pub user_uuid: String,
+    pub line: i64,
+    pub sip: i64,
+    pub sccp: i64,
+    pub extension: i64,
+    pub context: i64,
+}
+
+/// Builds a `Flow`; `exten` (in `default`) and `context` must be unused.
+pub fn canonical_flow(client: &mut Client, token: &str, context: &str, exten: &str) -> Flow {
+    let mut send = |request: Request, status: u16| -> serde_json::Value {
+        let what = format!("{} {}", request.method, request.path);
+        let response = client.send(request.token(token));
+        assert_eq!(response.status, status, "{what}: {}", response.text());
+        if response.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            response.json()
+        }
+    };
+    let mut create =
+        |path: &str, body: serde_json::Value| send(Request::post(path, &body.to_string()), 201);
+    let id = |object: &serde_json::Value| object["id"].as_i64().expect("id");
+    let context = id(&create(
+        "/1.1/contexts",
+        serde_json::json!({
+            "name": context,
+            "type": "internal",
+            "user_ranges": [{"start": "2000", "end": "2999"}],
+        }),
+    ));
+    let line = id(&create(
+        "/1.1/lines",
+        serde_json::json!({"context": "default"}),
+    ));
+    let sip = id(&create("/1.1/endpoints/sip", serde_json::json!({})));
+    let sccp = id(&create("/1.1/endpoints/sccp", serde_json::json!({})));
+    let extension = id(&create(
+        "/1.1/extensions",
+        serde_json::json!({"exten": exten, "context": "default"}),
+    ));
+    let user = create(
+        "/1.1/users",
+        serde_json::json!({"firstname": "Flow", "lastname": exten}),
+    );
+    send(
+        Request::new("PUT", &format!("/1.1/lines/{line}/endpoints/sip/{sip}")),
+        204,
+    );
+    let link = serde_json::json!({"extension_id": extension}).to_string();
+    send(
+        Request::post(&format!("/1.1/lines/{line}/extensions"), &link),
+        201,
+    );
+    let join = serde_json::json!({"line_id": line}).to_string();
+    send(
+        Request::post(&format!("/1.1/users/{}/lines", id(&user)), &join),
+        201,
+    );
+    Flow {
+        user: id(&user),
+        user_uuid: user["uuid"].as_str().expect("uuid").to_string(),
+        line,
+        sip,
+        sccp,
+        extension,
+        context,
+    }
+}
