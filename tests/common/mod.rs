@@ -555,6 +555,15 @@ impl Api {
         self.create(path, body)["id"].as_i64().expect("id")
     }
 
+    /// Expects `status` with one error message that starts with `prefix`.
+    pub fn refused_with(&mut self, request: Request, status: u16, prefix: &str) {
+        let message = self.refused(request, status);
+        assert!(
+            message.starts_with(prefix),
+            "expected {prefix:?}..., got {message:?}"
+        );
+    }
+
     /// Expects a 400 (or other status) and returns its single error message.
     pub fn refused(&mut self, request: Request, status: u16) -> String {
         let response = self.expect(request, status);
