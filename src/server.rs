@@ -3,7 +3,8 @@
 //! request in turn:
 //!
 //!   route -> negotiate (406/415) -> BEGIN -> authorize (ACL) -> handler
-//!   -> COMMIT on success / ROLLBACK otherwise -> render -> access log
+//!   -> kept on a success status (< 400) / rolled back otherwise, a panic
+//!   included (answered 500) -> render -> access log
 //!
 //! and hands the response back to the connection's own thread, which writes
 //! it, so a client that does not read never holds the loop. Writes are committed in groups: the writes already
@@ -19,8 +20,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::listener::{self, Job, Limits};
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
 use crate::resources::Ctx;
-use crate::routes::{self, Access, Produces, Service};
+use crate::routes::{self, Access, Handler, Produces, Service};
 use rusqlite::Connection;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -111,15 +113,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
     }
 
-    let data_version = db::data_version(&conn).map_err(|e| e.to_string())?;
-    let mut worker = Worker {
-        gate: Gate::new(&config),
-        conn,
-        config,
-        fallback_hosts,
-        data_version,
-        lists: ListCache::new(),
-    };
+    let mut worker = Worker::new(conn, config, fallback_hosts)?;
     log::info!(
         "started in {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
@@ -160,6 +154,22 @@ pub fn run(config: Config) -> Result<(), String> {
 }
 
 impl Worker {
+    fn new(
+        conn: Connection,
+        config: Config,
+        fallback_hosts: Vec<(ListenerKind, String)>,
+    ) -> Result<Worker, String> {
+        let data_version = db::data_version(&conn).map_err(|e| e.to_string())?;
+        Ok(Worker {
+            gate: Gate::new(&config),
+            conn,
+            config,
+            fallback_hosts,
+            data_version,
+            lists: ListCache::new(),
+        })
+    }
+
     /// Answers `job`. A write opens a batch that takes in the writes queued
     /// right behind it (see `write_batch`).
     fn handle(&mut self, job: Job, queue: &Receiver<Job>) {
@@ -196,7 +206,7 @@ impl Worker {
                 // full): nothing of the batch was kept
                 let error = ApiError::Internal("the transaction was rolled back".into());
                 self.fail_successes(&mut done, &error);
-                self.gate.invalidate();
+                self.data_changed();
                 for (job, response) in done {
                     self.send(job, response);
                 }
@@ -211,21 +221,30 @@ impl Worker {
                 Err(_) => break None,
             }
         };
-        if let Err(error) = self.run_sql("COMMIT") {
-            self.conn.execute_batch("ROLLBACK").ok();
+        if let Err(error) = self.commit_batch() {
             self.fail_successes(&mut done, &error);
         }
-        self.gate.invalidate();
         for (job, response) in done {
             self.send(job, response);
         }
         leftover
     }
 
+    /// Ends a batch's transaction: COMMIT, or ROLLBACK when the commit
+    /// fails (then nothing of the batch was kept, and the error says why).
+    fn commit_batch(&mut self) -> ApiResult<()> {
+        let result = self.run_sql("COMMIT");
+        if result.is_err() {
+            self.conn.execute_batch("ROLLBACK").ok();
+        }
+        self.data_changed();
+        result
+    }
+
     /// Nothing was written after all: what said it was becomes `error`.
     fn fail_successes(&self, done: &mut [(Job, ApiResponse)], error: &ApiError) {
         for (job, response) in done.iter_mut() {
-            if response.status < 400 {
+            if succeeded(response) {
                 *response = self.render_error(error.clone(), service_of(job.kind));
             }
         }
@@ -275,34 +294,65 @@ impl Worker {
     fn dispatch(&mut self, request: &ApiRequest, service: Service) -> ApiResult<ApiResponse> {
         let (route, params) = routes::find(service, request.method, &request.path)?;
         negotiate(request, route.produces)?;
-        if request.method.writes() {
-            // inside a batch's transaction (`write_batch`): all of this
-            // request, or nothing of it
+        self.run_handler(request, route.access, params, route.handler)
+    }
+
+    /// Runs `handler` inside the request's transaction. A write runs in its
+    /// own savepoint of the batch's transaction (`write_batch`), a read in a
+    /// read transaction of its own. What the request wrote is kept only when
+    /// it answers a success status (< 400): an error, returned or answered,
+    /// leaves nothing behind. A panic (logged by the hook of
+    /// `logging::log_panics`) is a 500 and writes nothing; the worker and
+    /// the rest of the batch go on.
+    fn run_handler(
+        &mut self,
+        request: &ApiRequest,
+        access: Access,
+        params: Vec<&str>,
+        handler: Handler,
+    ) -> ApiResult<ApiResponse> {
+        let writes = request.method.writes();
+        if writes {
             self.run_sql("SAVEPOINT request")?;
-            let result = self.admit_and_handle(route, params, request);
-            // a later request of the batch must see what this one did to
-            // tokens or web-services users
-            self.gate.invalidate();
-            return match result {
-                Ok(response) => self.run_sql("RELEASE request").map(|()| response),
-                Err(error) => {
-                    if !self.conn.is_autocommit() {
-                        self.conn
-                            .execute_batch("ROLLBACK TO request; RELEASE request")
-                            .ok();
-                    }
-                    Err(error)
-                }
-            };
+        } else {
+            // one read transaction per request: the data_version check, the
+            // credentials and the handler share one snapshot and one round
+            // of file locks, instead of one round per statement
+            self.run_sql("BEGIN")?;
         }
-        // one read transaction per request: the data_version check, the
-        // credentials and the handler share one snapshot and one round of
-        // file locks, instead of one round per statement
-        self.run_sql("BEGIN")?;
-        let result = self.admit_and_handle(route, params, request);
-        // a read has nothing to undo: COMMIT only ends the snapshot
-        if self.run_sql("COMMIT").is_err() {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.admit_and_handle(access, handler, params, request)
+        }));
+        let panicked = outcome.is_err();
+        let mut result = outcome.unwrap_or_else(|_| {
+            Err(ApiError::Internal(
+                "the request failed unexpectedly; nothing was written".into(),
+            ))
+        });
+        let keep = matches!(&result, Ok(response) if succeeded(response));
+        if writes {
+            let mut kept = keep;
+            if keep && let Err(error) = self.run_sql("RELEASE request") {
+                // answered as an error: nothing of it may stay
+                result = Err(error);
+                kept = false;
+            }
+            // SQLite may have given the whole transaction up already (see
+            // `write_batch`): then there is no savepoint left to undo
+            if !kept && !self.conn.is_autocommit() {
+                self.conn
+                    .execute_batch("ROLLBACK TO request; RELEASE request")
+                    .ok();
+            }
+        } else if !keep || self.run_sql("COMMIT").is_err() {
+            // a read has nothing to undo: this only ends the snapshot
             self.conn.execute_batch("ROLLBACK").ok();
+        }
+        // after a write, a later request of the batch must see what this one
+        // did to tokens or web-services users; after a panic, whatever the
+        // handler had cached is suspect
+        if writes || panicked {
+            self.data_changed();
         }
         result
     }
@@ -311,12 +361,13 @@ impl Worker {
     /// the credentials against the route's ACL, runs the handler.
     fn admit_and_handle(
         &mut self,
-        route: &'static routes::Route,
+        access: Access,
+        handler: Handler,
         params: Vec<&str>,
         request: &ApiRequest,
     ) -> ApiResult<ApiResponse> {
         self.notice_outside_commits()?;
-        if route.access == Access::Acl {
+        if access == Access::Acl {
             let required =
                 acl::required_for("confd", &routes::acl_words(&request.path), request.method);
             self.gate.authorize(&self.conn, request, &required)?;
@@ -336,7 +387,7 @@ impl Worker {
             config: &self.config,
             lists: &self.lists,
         };
-        (route.handler)(&mut ctx)
+        handler(&mut ctx)
     }
 
     /// A statement without parameters or rows, prepared once.
@@ -350,9 +401,20 @@ impl Worker {
         let version = db::data_version(&self.conn)?;
         if version != self.data_version {
             self.data_version = version;
-            self.gate.invalidate();
+            self.data_changed();
         }
         Ok(())
+    }
+
+    /// The one place the worker forgets what it remembers of the data (the
+    /// gate's web-services users and tokens, the lists' order indexes and
+    /// totals): called wherever the data may have changed, or been undone.
+    /// The list cache also checks its stamp on every use, but a ROLLBACK
+    /// does not move `total_changes` back: only this drops what it read
+    /// inside a request that was then undone.
+    fn data_changed(&mut self) {
+        self.gate.invalidate();
+        self.lists = ListCache::new();
     }
 
     fn purge(&mut self) {
@@ -361,7 +423,7 @@ impl Worker {
             Ok(0) => {}
             Ok(count) => {
                 log::debug!("purged {count} expired tokens");
-                self.gate.invalidate();
+                self.data_changed();
             }
             Err(error) => log::warn!("cannot purge expired tokens: {error}"),
         }
@@ -408,6 +470,11 @@ impl Worker {
         }
         response
     }
+}
+
+/// A status whose request keeps what it wrote.
+fn succeeded(response: &ApiResponse) -> bool {
+    response.status < 400
 }
 
 /// A request that may change data: it runs in a write transaction.
@@ -560,6 +627,242 @@ mod tests {
         assert_eq!(
             negotiate(&request(None, None, b"{}"), Produces::Json),
             Err(ApiError::UnsupportedMediaType)
+        );
+    }
+
+    // ---- the request lifecycle, through `run_handler` as `dispatch` calls it
+
+    use crate::db::list::{ListQuery, ListSpec, fetch_indexed};
+    use serde_json::json;
+
+    /// The contexts, listed through the worker's list cache (schema.sql
+    /// makes three).
+    const CONTEXTS: ListSpec = ListSpec {
+        from: "contexts",
+        select: "id, name",
+        columns: &[("name", "name"), ("id", "id")],
+        default_order: "name",
+        search_text: None,
+        id: "id",
+    };
+    const SEEDED_CONTEXTS: i64 = 3;
+
+    /// A worker on a database of its own, removed afterwards.
+    struct Bench {
+        worker: Worker,
+        path: std::path::PathBuf,
+        _dir: TempDir,
+    }
+
+    struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            std::fs::remove_dir_all(&self.0).ok();
+        }
+    }
+
+    fn bench(name: &str) -> Bench {
+        let dir = std::env::temp_dir().join(format!("xivo-server-{}-{name}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("server.db");
+        let conn = db::open(&path).expect("database");
+        let worker = Worker::new(conn, Config::default(), vec![]).expect("worker");
+        Bench {
+            worker,
+            path,
+            _dir: TempDir(dir),
+        }
+    }
+
+    impl Bench {
+        /// What the client gets for a `method` request served by `handler`.
+        fn call(&mut self, method: Method, handler: Handler) -> ApiResponse {
+            let mut request = request(None, None, b"");
+            request.method = method;
+            request.method_name = method.as_str().into();
+            request.path = "/1.1/contexts".into();
+            match self
+                .worker
+                .run_handler(&request, Access::Public, vec![], handler)
+            {
+                Ok(response) => response,
+                Err(error) => self.worker.render_error(error, Service::Confd),
+            }
+        }
+
+        /// The write requests' transaction, as `write_batch` opens it.
+        fn begin_batch(&self) {
+            self.worker.run_sql("BEGIN IMMEDIATE").expect("begin");
+        }
+
+        fn commit_batch(&mut self) {
+            self.worker.commit_batch().expect("commit");
+        }
+
+        /// Whether a context is on disk, seen from another connection.
+        fn committed(&self, name: &str) -> bool {
+            let other = Connection::open(&self.path).expect("second connection");
+            other
+                .query_row(
+                    "SELECT count(*) FROM contexts WHERE name = ?1",
+                    [name],
+                    |r| r.get::<_, i64>(0),
+                )
+                .expect("count")
+                == 1
+        }
+    }
+
+    fn insert_context(ctx: &Ctx, name: &str) -> ApiResult<()> {
+        ctx.conn
+            .execute("INSERT INTO contexts (name) VALUES (?1)", [name])?;
+        Ok(())
+    }
+
+    /// How many contexts a list through the worker's cache counts.
+    fn listed_contexts(ctx: &Ctx) -> ApiResult<i64> {
+        let query = ListQuery::parse(&[], &CONTEXTS)?;
+        let (total, names) =
+            fetch_indexed(ctx.conn, ctx.lists, &CONTEXTS, &query, None, None, |row| {
+                row.get::<_, String>(1)
+            })?;
+        assert_eq!(total, names.len() as i64);
+        Ok(total)
+    }
+
+    fn insert_then_refuse(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        insert_context(ctx, "refused")?;
+        Ok(ApiResponse::json(400, &json!(["refused on purpose"]))
+            .with_header("X-Test", "kept".into()))
+    }
+
+    fn insert_then_panic(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        insert_context(ctx, "panicked")?;
+        panic!("a handler bug (this test panics on purpose)");
+    }
+
+    fn insert_and_succeed(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        insert_context(ctx, "kept")?;
+        Ok(ApiResponse::json(201, &json!({"name": "kept"})))
+    }
+
+    fn insert_list_then_refuse(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        insert_context(ctx, "listed")?;
+        assert_eq!(listed_contexts(ctx)?, SEEDED_CONTEXTS + 1);
+        Ok(ApiResponse::json(400, &json!(["refused after listing"])))
+    }
+
+    fn read_then_panic(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        listed_contexts(ctx)?;
+        panic!("a handler bug (this test panics on purpose)");
+    }
+
+    /// A handler bug of the worst kind: a read that writes, fills the
+    /// caches with what it wrote, then panics.
+    fn write_list_then_panic(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        insert_context(ctx, "read-wrote")?;
+        assert_eq!(listed_contexts(ctx)?, SEEDED_CONTEXTS + 1);
+        panic!("a handler bug (this test panics on purpose)");
+    }
+
+    fn list_contexts(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        Ok(ApiResponse::json(
+            200,
+            &json!({"total": listed_contexts(ctx)?}),
+        ))
+    }
+
+    fn total(response: &ApiResponse) -> i64 {
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&response.body).expect("json");
+        body["total"].as_i64().expect("total")
+    }
+
+    /// A 500 with the usual body: a JSON list of strings.
+    fn assert_internal_error(response: &ApiResponse) {
+        assert_eq!(response.status, 500);
+        let messages: Vec<String> = serde_json::from_slice(&response.body).expect("a JSON list");
+        assert_eq!(
+            messages,
+            ["Unexpected error: the request failed unexpectedly; nothing was written"]
+        );
+    }
+
+    #[test]
+    fn a_write_answered_with_an_error_status_keeps_nothing() {
+        let mut bench = bench("refused");
+        bench.begin_batch();
+        let response = bench.call(Method::Post, insert_then_refuse);
+        bench.commit_batch();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.body, br#"["refused on purpose"]"#);
+        assert_eq!(response.headers, [("X-Test", "kept".to_string())]);
+        assert!(!bench.committed("refused"));
+    }
+
+    #[test]
+    fn a_panicking_write_is_a_500_and_the_rest_of_its_batch_commits() {
+        let mut bench = bench("write-panic");
+        bench.begin_batch();
+        let panicked = bench.call(Method::Post, insert_then_panic);
+        let next = bench.call(Method::Post, insert_and_succeed);
+        bench.commit_batch();
+        assert_internal_error(&panicked);
+        assert_eq!(next.status, 201);
+        assert!(!bench.committed("panicked"));
+        assert!(bench.committed("kept"));
+    }
+
+    #[test]
+    fn a_panicking_read_is_a_500_and_the_next_read_works() {
+        let mut bench = bench("read-panic");
+        assert_internal_error(&bench.call(Method::Get, read_then_panic));
+        assert!(
+            bench.worker.conn.is_autocommit(),
+            "the read transaction ended"
+        );
+        assert_eq!(
+            total(&bench.call(Method::Get, list_contexts)),
+            SEEDED_CONTEXTS
+        );
+    }
+
+    #[test]
+    fn an_undone_write_leaves_nothing_in_the_caches() {
+        let mut bench = bench("undone-cache");
+        assert_eq!(
+            total(&bench.call(Method::Get, list_contexts)),
+            SEEDED_CONTEXTS
+        );
+        bench.begin_batch();
+        assert_eq!(
+            bench.call(Method::Post, insert_list_then_refuse).status,
+            400
+        );
+        bench.commit_batch();
+        // ROLLBACK TO does not move total_changes back: only the worker
+        // knows the cached list saw a row that is gone
+        assert_eq!(
+            total(&bench.call(Method::Get, list_contexts)),
+            SEEDED_CONTEXTS
+        );
+    }
+
+    #[test]
+    fn a_caught_panic_leaves_nothing_in_the_caches() {
+        let mut bench = bench("panic-cache");
+        assert_internal_error(&bench.call(Method::Get, write_list_then_panic));
+        assert!(!bench.committed("read-wrote"));
+        assert_eq!(
+            total(&bench.call(Method::Get, list_contexts)),
+            SEEDED_CONTEXTS
         );
     }
 
