@@ -2,11 +2,13 @@
 //! `main.rs` is the command line; everything else lives here so tests and
 //! benchmarks can reach it.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod handler;
 pub mod http;
 pub mod logging;
 pub mod openapi;

@@ -19,8 +19,10 @@ use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
 use crate::http::listener::{self, Job, Limits};
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
-use crate::resources::Ctx;
-use crate::routes::{self, Access, Handler, Produces, Service};
+use crate::handler::Ctx;
+use crate::api;
+use crate::auth::Caller;
+use crate::routes::{self, Access, Params, Produces, RouteHandler, Service};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -292,7 +294,7 @@ impl Worker {
     }
 
     fn dispatch(&mut self, request: &ApiRequest, service: Service) -> ApiResult<ApiResponse> {
-        let (route, params) = routes::find(service, request.method, &request.path)?;
+        let (route, params) = routes::find(api::table(), service, request.method, &request.path)?;
         negotiate(request, route.produces)?;
         self.run_handler(request, route.access, params, route.handler)
     }
@@ -308,8 +310,8 @@ impl Worker {
         &mut self,
         request: &ApiRequest,
         access: Access,
-        params: Vec<&str>,
-        handler: Handler,
+        params: Params,
+        handler: RouteHandler,
     ) -> ApiResult<ApiResponse> {
         let writes = request.method.writes();
         if writes {
@@ -362,16 +364,19 @@ impl Worker {
     fn admit_and_handle(
         &mut self,
         access: Access,
-        handler: Handler,
-        params: Vec<&str>,
+        handler: RouteHandler,
+        params: Params,
         request: &ApiRequest,
     ) -> ApiResult<ApiResponse> {
         self.notice_outside_commits()?;
-        if access == Access::Acl {
-            let required =
-                acl::required_for("confd", &routes::acl_words(&request.path), request.method);
-            self.gate.authorize(&self.conn, request, &required)?;
-        }
+        let caller = match access {
+            Access::Acl => {
+                let required =
+                    acl::required_for("confd", &routes::acl_words(&request.path), request.method);
+                self.gate.authorize(&self.conn, request, &required)?
+            }
+            Access::Public => Caller::Anyone,
+        };
         let fallback = self
             .fallback_hosts
             .iter()
@@ -383,11 +388,14 @@ impl Worker {
             request,
             params,
             base_url: request.base_url(fallback),
-            gate: &mut self.gate,
+            caller,
             config: &self.config,
             lists: &self.lists,
         };
-        handler(&mut ctx)
+        match handler {
+            RouteHandler::Confd(handler) => handler(&mut ctx),
+            RouteHandler::Auth(handler) => handler(&mut ctx, &mut self.gate),
+        }
     }
 
     /// A statement without parameters or rows, prepared once.
@@ -678,14 +686,14 @@ mod tests {
 
     impl Bench {
         /// What the client gets for a `method` request served by `handler`.
-        fn call(&mut self, method: Method, handler: Handler) -> ApiResponse {
+        fn call(&mut self, method: Method, handler: crate::handler::Handler) -> ApiResponse {
             let mut request = request(None, None, b"");
             request.method = method;
             request.method_name = method.as_str().into();
             request.path = "/1.1/contexts".into();
             match self
                 .worker
-                .run_handler(&request, Access::Public, vec![], handler)
+                .run_handler(&request, Access::Public, vec![], RouteHandler::Confd(handler))
             {
                 Ok(response) => response,
                 Err(error) => self.worker.render_error(error, Service::Confd),
@@ -799,7 +807,7 @@ mod tests {
     fn a_write_answered_with_an_error_status_keeps_nothing() {
         let mut bench = bench("refused");
         bench.begin_batch();
-        let response = bench.call(Method::Post, insert_then_refuse);
+        let response = bench.call(Method::Post, &insert_then_refuse);
         bench.commit_batch();
         assert_eq!(response.status, 400);
         assert_eq!(response.body, br#"["refused on purpose"]"#);
@@ -811,8 +819,8 @@ mod tests {
     fn a_panicking_write_is_a_500_and_the_rest_of_its_batch_commits() {
         let mut bench = bench("write-panic");
         bench.begin_batch();
-        let panicked = bench.call(Method::Post, insert_then_panic);
-        let next = bench.call(Method::Post, insert_and_succeed);
+        let panicked = bench.call(Method::Post, &insert_then_panic);
+        let next = bench.call(Method::Post, &insert_and_succeed);
         bench.commit_batch();
         assert_internal_error(&panicked);
         assert_eq!(next.status, 201);
@@ -823,13 +831,13 @@ mod tests {
     #[test]
     fn a_panicking_read_is_a_500_and_the_next_read_works() {
         let mut bench = bench("read-panic");
-        assert_internal_error(&bench.call(Method::Get, read_then_panic));
+        assert_internal_error(&bench.call(Method::Get, &read_then_panic));
         assert!(
             bench.worker.conn.is_autocommit(),
             "the read transaction ended"
         );
         assert_eq!(
-            total(&bench.call(Method::Get, list_contexts)),
+            total(&bench.call(Method::Get, &list_contexts)),
             SEEDED_CONTEXTS
         );
     }
@@ -838,19 +846,19 @@ mod tests {
     fn an_undone_write_leaves_nothing_in_the_caches() {
         let mut bench = bench("undone-cache");
         assert_eq!(
-            total(&bench.call(Method::Get, list_contexts)),
+            total(&bench.call(Method::Get, &list_contexts)),
             SEEDED_CONTEXTS
         );
         bench.begin_batch();
         assert_eq!(
-            bench.call(Method::Post, insert_list_then_refuse).status,
+            bench.call(Method::Post, &insert_list_then_refuse).status,
             400
         );
         bench.commit_batch();
         // ROLLBACK TO does not move total_changes back: only the worker
         // knows the cached list saw a row that is gone
         assert_eq!(
-            total(&bench.call(Method::Get, list_contexts)),
+            total(&bench.call(Method::Get, &list_contexts)),
             SEEDED_CONTEXTS
         );
     }
@@ -858,10 +866,10 @@ mod tests {
     #[test]
     fn a_caught_panic_leaves_nothing_in_the_caches() {
         let mut bench = bench("panic-cache");
-        assert_internal_error(&bench.call(Method::Get, write_list_then_panic));
+        assert_internal_error(&bench.call(Method::Get, &write_list_then_panic));
         assert!(!bench.committed("read-wrote"));
         assert_eq!(
-            total(&bench.call(Method::Get, list_contexts)),
+            total(&bench.call(Method::Get, &list_contexts)),
             SEEDED_CONTEXTS
         );
     }

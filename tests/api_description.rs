@@ -9,7 +9,8 @@ use common::{Client, Request, TestServer};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use xivo_confd::routes::{ROUTES, Service};
+use xivo_confd::api::table;
+use xivo_confd::routes::Service;
 
 /// Validates `document` as Swagger 2.0; Err with the validator's words.
 fn validate(document: &Value) -> Result<(), String> {
@@ -99,7 +100,7 @@ fn every_described_operation_is_answered_by_the_server() {
         let described = operations(&document);
         // the route table's API routes (the console's pages live outside the base path)
         let base = document["basePath"].as_str().expect("basePath");
-        let mut served: Vec<(String, String)> = ROUTES
+        let mut served: Vec<(String, String)> = table()
             .iter()
             .filter(|route| route.service == service && route.path.starts_with(&format!("{base}/")))
             .map(|route| (route.method.as_str().to_string(), route.path.to_string()))

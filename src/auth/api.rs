@@ -7,8 +7,9 @@ use super::webservice;
 use super::{acl, basic_credentials};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiResponse, Method};
-use crate::resources::Ctx;
-use crate::resources::fields::parse_object;
+use crate::handler::Ctx;
+use crate::http::json::parse_object;
+use super::Gate;
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 
@@ -23,7 +24,7 @@ const USER_ACLS: &[&str] = &[
     "dird.#.me",
 ];
 
-pub fn backends(_ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+pub fn backends(_ctx: &mut Ctx, _gate: &mut Gate) -> ApiResult<ApiResponse> {
     Ok(ApiResponse::json(200, &json!({ "data": BACKENDS })))
 }
 
@@ -31,9 +32,9 @@ fn unauthorized() -> ApiError {
     ApiError::unauthorized("Authentication failed")
 }
 
-pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    ctx.gate.check_not_blocked(ctx.request.peer)?;
-    let result = issue(ctx);
+pub fn create(ctx: &mut Ctx, gate: &mut Gate) -> ApiResult<ApiResponse> {
+    gate.check_not_blocked(ctx.request.peer)?;
+    let result = issue(ctx, gate);
     // a wrong password counts against the address; no credentials at all do not
     let attempted = ctx
         .request
@@ -41,12 +42,12 @@ pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
         .as_deref()
         .and_then(basic_credentials);
     if let (Err(ApiError::Unauthorized { .. }), Some((login, _))) = (&result, attempted) {
-        ctx.gate.login_failed(ctx.request.peer, &login);
+        gate.login_failed(ctx.request.peer, &login);
     }
     result
 }
 
-fn issue(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn issue(ctx: &mut Ctx, gate: &mut Gate) -> ApiResult<ApiResponse> {
     let (login, password) = ctx
         .request
         .authorization
@@ -76,8 +77,8 @@ fn issue(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let now = crate::db::now();
     let mut token = match backend {
         "xivo_ws" | "xivo_service" => {
-            let realm = ctx.gate.realm().to_string();
-            let users = ctx.gate.ws_users(ctx.conn)?;
+            let realm = gate.realm().to_string();
+            let users = gate.ws_users(ctx.conn)?;
             let (expected, _) = webservice::ha1(&login, &realm, &password);
             let user = users
                 .iter()
@@ -145,12 +146,12 @@ fn no_such_token() -> ApiError {
 }
 
 /// GET: 200 with the token; HEAD: 204. `?scope=` must be granted (403).
-pub fn check(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let secret = ctx.param(0).to_string();
+pub fn check(ctx: &mut Ctx, gate: &mut Gate) -> ApiResult<ApiResponse> {
+    let secret = ctx.param("token").to_string();
     if !is_uuid_shaped(&secret) {
         return Err(no_such_token());
     }
-    let token = match ctx.gate.token(ctx.conn, &secret)? {
+    let token = match gate.token(ctx.conn, &secret)? {
         Some(token) if !token.expired(crate::db::now()) => token,
         _ => return Err(no_such_token()),
     };
@@ -169,8 +170,8 @@ pub fn check(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 }
 
 /// Revoking an unknown (but well-formed) token succeeds, as in xivo-auth.
-pub fn revoke(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let secret = ctx.param(0);
+pub fn revoke(ctx: &mut Ctx, _gate: &mut Gate) -> ApiResult<ApiResponse> {
+    let secret = ctx.param("token");
     if !is_uuid_shaped(secret) {
         return Err(no_such_token());
     }

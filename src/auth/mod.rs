@@ -26,6 +26,23 @@ use throttle::Throttle;
 use tokens::Token;
 use webservice::WebServiceUser;
 
+/// Who a request comes from, as the gate admitted it: what a handler may
+/// know of the caller (never the credentials, nor how they were checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// a public route: nobody was asked for credentials
+    Anyone,
+    /// the plain-HTTP listener's loopback, trusted by configuration
+    Loopback,
+    /// a web-services user, by IP allowlist or Digest login
+    WebService { login: String },
+    /// an `X-Auth-Token` holder
+    Token {
+        auth_id: String,
+        user_uuid: Option<String>,
+    },
+}
+
 /// Most tokens kept in memory; past it the cache starts over.
 const TOKEN_CACHE_SIZE: usize = 10_000;
 
@@ -118,18 +135,20 @@ impl Gate {
         conn: &Connection,
         request: &ApiRequest,
         required: &str,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Caller> {
         if let Some(peer) = request.peer {
             if self.trust_loopback && request.listener == ListenerKind::Http && peer.is_loopback() {
-                return Ok(());
+                return Ok(Caller::Loopback);
             }
             // the socket's peer only: X-Forwarded-For is never looked at
             let users = self.ws_users(conn)?;
-            if users
+            if let Some(user) = users
                 .iter()
-                .any(|u| u.host == Some(peer) && acl::granted(&u.acls, required, &[]))
+                .find(|u| u.host == Some(peer) && acl::granted(&u.acls, required, &[]))
             {
-                return Ok(());
+                return Ok(Caller::WebService {
+                    login: user.login.clone(),
+                });
             }
         }
         if let Some(secret) = request.auth_token.as_deref() {
@@ -137,7 +156,10 @@ impl Gate {
             return match self.token(conn, secret)? {
                 Some(token) if !token.expired(now) => {
                     if acl::granted(&token.acls, required, &token.me()) {
-                        Ok(())
+                        Ok(Caller::Token {
+                            auth_id: token.auth_id.clone(),
+                            user_uuid: token.user_uuid.clone(),
+                        })
                     } else {
                         Err(ApiError::unauthorized(format!(
                             "Unauthorized: the token does not grant {required}"
@@ -164,7 +186,11 @@ impl Gate {
             };
             let verdict = self.digest.verify(header, method, target, &users, now);
             let outcome = match verdict {
-                Ok(index) if acl::granted(&users[index].acls, required, &[]) => Ok(()),
+                Ok(index) if acl::granted(&users[index].acls, required, &[]) => {
+                    Ok(Caller::WebService {
+                        login: users[index].login.clone(),
+                    })
+                }
                 Ok(index) => Err(ApiError::unauthorized(format!(
                     "Unauthorized: {} is not granted {required}",
                     users[index].login

@@ -3,6 +3,23 @@
 //! more than reading the rows. The output is byte for byte what serde_json
 //! writes for the same value (compact, same escapes), which the tests check.
 
+use crate::error::{ApiError, ApiResult};
+use serde_json::{Map, Value};
+
+/// Parses a request body as a JSON object; an empty body is an empty object.
+pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::input("the body must be a JSON object")),
+        Err(error) => Err(ApiError::input(format!(
+            "the body is not valid JSON: {error}"
+        ))),
+    }
+}
+
 /// Appends `text` as a JSON string, escaped as serde_json escapes it.
 pub fn push_str(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";

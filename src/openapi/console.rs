@@ -7,7 +7,7 @@
 use super::api_of;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiResponse;
-use crate::resources::Ctx;
+use crate::handler::Ctx;
 use crate::server::service_of;
 
 const PAGE: &str = include_str!("console.html");
@@ -77,7 +77,7 @@ pub fn page(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 }
 
 pub fn file(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let name = ctx.param(0);
+    let name = ctx.param("file");
     let (_, content_type, bytes) = FILES
         .iter()
         .find(|(file, _, _)| *file == name)

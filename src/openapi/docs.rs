@@ -205,15 +205,19 @@ const TOKEN_SCOPE: Param = Param::text(
     "An ACL the token must grant (403 otherwise), such as `confd.users.read`.",
 );
 
-/// Path parameters, by the name they have in route patterns.
-pub static PATH_PARAMS: &[Param] = &[
-    Param::text("user", "The user's id, or its uuid."),
-    Param::text("line", "The line's id."),
-    Param::text("context", "The context's id."),
-    Param::text("sip", "The SIP endpoint's id."),
-    Param::text("sccp", "The SCCP endpoint's id."),
-    Param::text("extension", "The extension's id."),
-    Param::text("token", "The token."),
+/// Path parameters no resource declares (a resource's comes with it).
+pub static PATH_PARAMS: &[Param] = &[Param::text("token", "The token.")];
+
+/// The models written here, with their notes; a resource not named here
+/// gets its words from its field docs.
+pub static MODELS: &[&Model] = &[
+    &USER,
+    &CONTEXT,
+    &LINE,
+    &SIP_LINE,
+    &SIP_ENDPOINT,
+    &SCCP_ENDPOINT,
+    &EXTENSION,
 ];
 
 pub static DOCS: &[Doc] = &[

@@ -18,10 +18,14 @@ use crate::config::Config;
 use crate::db::list::ListSpec;
 use crate::error::ApiResult;
 use crate::http::{ApiResponse, Method};
-use crate::resources::Ctx;
+use crate::handler::Ctx;
+use crate::http::Method::{Delete, Get, Post};
+use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::fields::{Field, Kind};
-use crate::resources::resource::Resource;
-use crate::routes::{self, Access, Route, Service};
+use crate::resources::resource::{Op, Resource};
+use crate::resources::{ASSOCIATIONS, RESOURCES};
+use crate::routes::{self, Access, Declared, Route, Service};
+use std::sync::OnceLock;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -98,6 +102,8 @@ pub type ShapeFn = fn(&Config) -> Value;
 pub enum Schema {
     /// The model's definition (on update every field is optional).
     Model(&'static Model),
+    /// An association's POST body: the target's id (and extra fields).
+    AssociationRequest(&'static Association),
     /// A definition from `docs::SHAPES`.
     Named(&'static str),
 }
@@ -115,6 +121,10 @@ pub enum Reply {
     NoContent,
     /// This status with a definition from `docs::SHAPES`.
     Shape(u16, &'static str),
+    /// This status with one associated pair.
+    Pair(u16, &'static Association),
+    /// 200 `{"total": N, "items": [pairs]}`.
+    Pairs(&'static Association),
     /// A page or file of the console: not part of the API description.
     Page,
 }
@@ -223,24 +233,134 @@ pub const fn console(path: &'static str, summary: &'static str) -> Doc {
     Doc::new(Method::Get, path, "console", summary).replies(Reply::Page)
 }
 
-/// The docs entry of a route, if it has one.
-pub fn doc_for(method: Method, path: &str) -> Option<&'static Doc> {
+/// The docs entry of a route: written in `docs::DOCS`, or else made from
+/// the declaration the route comes from.
+pub fn doc_for(route: &Route) -> Option<&'static Doc> {
     docs::DOCS
         .iter()
-        .find(|doc| doc.method == method && doc.path == path)
+        .find(|doc| doc.method == route.method && doc.path == route.path)
+        .or_else(|| {
+            generated()
+                .iter()
+                .find(|doc| doc.method == route.method && doc.path == route.path)
+        })
 }
 
-pub fn confd_spec(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    Ok(ApiResponse::json(
-        200,
-        &describe(Service::Confd, ctx.conn, ctx.config)?,
-    ))
+/// The model of each declared resource: `docs::MODELS`' own where it has
+/// one (with its notes), else one whose words come from the field docs.
+pub fn model_of(resource: &'static Resource) -> &'static Model {
+    static DERIVED: OnceLock<Vec<Model>> = OnceLock::new();
+    if let Some(model) = docs::MODELS.iter().find(|m| std::ptr::eq(m.resource, resource)) {
+        return model;
+    }
+    let derived = DERIVED.get_or_init(|| {
+        RESOURCES
+            .iter()
+            .map(|resource| Model {
+                resource,
+                tag: resource.tag,
+                notes: &[],
+            })
+            .collect()
+    });
+    derived
+        .iter()
+        .find(|m| std::ptr::eq(m.resource, resource))
+        .unwrap_or(&derived[0])
 }
 
-pub fn auth_spec(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+/// Docs of the declared routes `docs::DOCS` does not describe, made once.
+fn generated() -> &'static [Doc] {
+    static GENERATED: OnceLock<Vec<Doc>> = OnceLock::new();
+    GENERATED.get_or_init(|| {
+        crate::api::table()
+            .iter()
+            .filter_map(|route| Some((route, route.declared?)))
+            .map(|(route, declared)| declared_doc(route.path, declared))
+            .collect()
+    })
+}
+
+/// Text made once for a generated doc, kept for the life of the process.
+fn text(value: String) -> &'static str {
+    Box::leak(value.into_boxed_str())
+}
+
+fn declared_doc(path: &'static str, declared: Declared) -> Doc {
+    match declared {
+        Declared::Resource(resource, op) => {
+            let model = model_of(resource);
+            let name = resource.name;
+            let plural = resource.collection.replace('/', " ");
+            match op {
+                Op::List => list(model, path, text(format!("List {plural}"))),
+                Op::Create => create(model, path, text(format!("Create a {name}"))),
+                Op::Get => read(model, path, text(format!("Get a {name}"))),
+                Op::Update => edit(model, path, text(format!("Change a {name}"))),
+                Op::Delete => remove(model, path, text(format!("Delete a {name}")))
+                    .errors(&[(400, "Something is still associated with it or refers to it")]),
+            }
+        }
+        Declared::Association(association, op) => {
+            let owner = association.owner;
+            let target = association.target;
+            let (method, summary, reply) = match op {
+                AssociationOp::Read if association.shape == Shape::Single => (
+                    Get,
+                    format!("The {}'s {}", owner.name, target.name),
+                    Reply::Pair(200, association),
+                ),
+                AssociationOp::Read => (
+                    Get,
+                    format!("The {}'s {}s", owner.name, target.name),
+                    Reply::Pairs(association),
+                ),
+                AssociationOp::Associate => (
+                    Post,
+                    format!("Associate a {} with the {}", target.name, owner.name),
+                    Reply::Pair(201, association),
+                ),
+                AssociationOp::Dissociate => (
+                    Delete,
+                    format!("Dissociate the {} from the {}", target.name, owner.name),
+                    Reply::NoContent,
+                ),
+                AssociationOp::ReadReverse => match association.reverse {
+                    Reverse::One(_) => (
+                        Get,
+                        format!("The {}'s {}", target.name, owner.name),
+                        Reply::Pair(200, association),
+                    ),
+                    _ => (
+                        Get,
+                        format!("The {}'s {}s", target.name, owner.name),
+                        Reply::Pairs(association),
+                    ),
+                },
+            };
+            let tag = if op == AssociationOp::ReadReverse {
+                target.tag
+            } else {
+                owner.tag
+            };
+            let mut doc = Doc::new(method, path, tag, text(summary))
+                .explain(association.doc)
+                .replies(reply);
+            if op == AssociationOp::Associate {
+                doc = doc
+                    .body(Schema::AssociationRequest(association))
+                    .errors(&[(400, "Unknown target, or one the rules refuse")]);
+            }
+            doc
+        }
+    }
+}
+
+/// Serves the description of `service`, made from `routes`.
+pub fn serve(service: Service, routes: &'static [Route], ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     Ok(ApiResponse::json(
         200,
-        &describe(Service::Auth, ctx.conn, ctx.config)?,
+        &describe(service, routes, ctx.conn, ctx.config)?,
     ))
 }
 
@@ -341,11 +461,16 @@ fn auth_security() -> Value {
 /// The Swagger 2.0 document of `service`. `conn` gives the tables' column
 /// defaults (the defaults a create really applies), `config` the token
 /// lifetimes.
-pub fn describe(service: Service, conn: &Connection, config: &Config) -> ApiResult<Value> {
+pub fn describe(
+    service: Service,
+    routes: &'static [Route],
+    conn: &Connection,
+    config: &Config,
+) -> ApiResult<Value> {
     let api = api_of(service);
     let mut paths = Map::new();
-    for route in routes::ROUTES.iter().filter(|r| r.service == service) {
-        let doc = doc_for(route.method, route.path);
+    for route in routes.iter().filter(|r| r.service == service) {
+        let doc = doc_for(route);
         if matches!(doc.map(|d| d.reply), Some(Reply::Page)) {
             continue;
         }
@@ -364,8 +489,8 @@ pub fn describe(service: Service, conn: &Connection, config: &Config) -> ApiResu
     let paths = Value::Object(paths);
     // the console lists tags in this order: the route table's, not the alphabet's
     let mut tags: Vec<&str> = Vec::new();
-    for route in routes::ROUTES.iter().filter(|r| r.service == service) {
-        if let Some(doc) = doc_for(route.method, route.path)
+    for route in routes.iter().filter(|r| r.service == service) {
+        if let Some(doc) = doc_for(route)
             && !matches!(doc.reply, Reply::Page)
             && !tags.contains(&doc.tag)
         {
@@ -526,8 +651,18 @@ fn path_names(path: &'static str) -> impl Iterator<Item = &'static str> {
 
 fn path_parameter(name: &str) -> Value {
     let mut parameter = json!({"name": name, "in": "path", "required": true, "type": "string"});
-    if let Some(param) = docs::PATH_PARAMS.iter().find(|p| p.name == name) {
-        parameter["description"] = Value::from(param.description);
+    let described = RESOURCES
+        .iter()
+        .find(|r| r.param == name)
+        .map(|r| r.param_doc)
+        .or_else(|| {
+            docs::PATH_PARAMS
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.description)
+        });
+    if let Some(description) = described {
+        parameter["description"] = Value::from(description);
     }
     parameter
 }
@@ -579,6 +714,9 @@ fn body_schema(body: Schema) -> Value {
     match body {
         Schema::Model(model) => reference(model.resource.name),
         Schema::Named(name) => reference(name),
+        Schema::AssociationRequest(association) => {
+            reference(&format!("{}Request", association.name))
+        }
     }
 }
 
@@ -604,6 +742,17 @@ fn success_response(reply: Reply) -> (u16, Value) {
         Reply::Shape(status, name) => (
             status,
             json!({"description": "Done", "schema": reference(name)}),
+        ),
+        Reply::Pair(status, association) => {
+            let mut reply = json!({"description": "The association", "schema": reference(association.name)});
+            if status == 201 {
+                reply["headers"] = json!({"Location": {"type": "string", "description": "The association's URL."}});
+            }
+            (status, reply)
+        }
+        Reply::Pairs(association) => (
+            200,
+            json!({"description": "The list", "schema": reference(&format!("{}Items", association.name))}),
         ),
     }
 }
@@ -633,9 +782,9 @@ fn references(value: &Value) -> BTreeSet<String> {
     found
 }
 
-/// Every model the docs table names.
+/// Every model the docs name.
 fn models() -> impl Iterator<Item = &'static Model> {
-    docs::DOCS.iter().flat_map(|doc| {
+    docs::DOCS.iter().chain(generated()).flat_map(|doc| {
         let from_body = match doc.body {
             Some(Schema::Model(model)) => Some(model),
             _ => None,
@@ -652,6 +801,11 @@ fn models() -> impl Iterator<Item = &'static Model> {
 fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Option<Value>> {
     if let Some((_, shape)) = docs::SHAPES.iter().find(|(shape, _)| *shape == name) {
         return Ok(Some(shape(config)));
+    }
+    for association in ASSOCIATIONS {
+        if let Some(definition) = association_definition(association, name) {
+            return Ok(Some(definition));
+        }
     }
     for model in models() {
         if model.resource.name == name {
@@ -670,6 +824,48 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
         }
     }
     Ok(None)
+}
+
+/// `UserVoicemail`, `UserVoicemailItems` or `UserVoicemailRequest`.
+fn association_definition(association: &Association, name: &str) -> Option<Value> {
+    let id = |what: &str| json!({"type": "integer", "description": format!("The {what}'s id.")});
+    if name == association.name {
+        let mut properties = Map::new();
+        properties.insert(association.owner_key.into(), id(association.owner.name));
+        properties.insert(association.target_key.into(), id(association.target.name));
+        for field in association.extra {
+            let mut schema = field_schema(field, None, None);
+            schema["readOnly"] = Value::Bool(true);
+            properties.insert(field.name.into(), schema);
+        }
+        properties.insert(
+            "links".into(),
+            json!({"type": "array", "items": reference("Link")}),
+        );
+        return Some(json!({"type": "object", "properties": properties}));
+    }
+    if name == format!("{}Items", association.name) {
+        return Some(json!({
+            "type": "object",
+            "required": ["total", "items"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "items": {"type": "array", "items": reference(association.name)},
+            },
+        }));
+    }
+    if name == format!("{}Request", association.name) {
+        let mut properties = Map::new();
+        properties.insert(association.target_key.into(), id(association.target.name));
+        // what a client read back may be sent again: ignored
+        properties.insert(association.owner_key.into(), id(association.owner.name));
+        return Some(json!({
+            "type": "object",
+            "required": [association.target_key],
+            "properties": properties,
+        }));
+    }
+    None
 }
 
 fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
@@ -724,7 +920,7 @@ fn read_only_schema(name: &str) -> Value {
 
 /// The schema of a writable field, from its declaration.
 fn field_schema(field: &Field, note: Option<&Note>, default: Option<Value>) -> Value {
-    let mut text = note.map(|n| n.text.to_string()).unwrap_or_default();
+    let mut text = note.map_or(field.doc, |n| n.text).to_string();
     let mut schema = match field.kind {
         Kind::Text { max } => json!({"type": "string", "maxLength": max}),
         Kind::Bool => json!({"type": "boolean"}),
@@ -743,8 +939,10 @@ fn field_schema(field: &Field, note: Option<&Note>, default: Option<Value>) -> V
     if field.nullable {
         schema["x-nullable"] = Value::Bool(true);
     }
-    if let Some(note) = note.filter(|n| !n.one_of.is_empty()) {
-        schema["enum"] = json!(note.one_of);
+    let one_of = note.map_or(field.one_of, |n| n.one_of);
+    let one_of = if one_of.is_empty() { field.one_of } else { one_of };
+    if !one_of.is_empty() {
+        schema["enum"] = json!(one_of);
     }
     if let Some(default) = default {
         schema["default"] = default;
@@ -808,7 +1006,7 @@ mod tests {
 
     fn document(service: Service) -> Value {
         let conn = crate::db::open(Path::new(":memory:")).expect("database");
-        describe(service, &conn, &Config::default()).expect("description")
+        describe(service, crate::api::table(), &conn, &Config::default()).expect("description")
     }
 
     fn route_name(method: Method, path: &str) -> String {
@@ -817,9 +1015,9 @@ mod tests {
 
     #[test]
     fn every_route_has_a_docs_entry() {
-        let missing: Vec<String> = routes::ROUTES
+        let missing: Vec<String> = crate::api::table()
             .iter()
-            .filter(|route| doc_for(route.method, route.path).is_none())
+            .filter(|route| doc_for(route).is_none())
             .map(|route| route_name(route.method, route.path))
             .collect();
         assert!(
@@ -839,7 +1037,7 @@ mod tests {
                 "{name} has two entries in src/openapi/docs.rs"
             );
             assert!(
-                routes::ROUTES
+                crate::api::table()
                     .iter()
                     .any(|route| route.method == doc.method && route.path == doc.path),
                 "src/openapi/docs.rs documents {name}, which no route in src/routes.rs serves"
@@ -866,12 +1064,12 @@ mod tests {
     fn the_descriptions_hold_exactly_the_routes_served() {
         for service in [Service::Confd, Service::Auth] {
             let described = operations(&document(service));
-            let served: BTreeSet<String> = routes::ROUTES
+            let served: BTreeSet<String> = crate::api::table()
                 .iter()
                 .filter(|route| route.service == service)
                 .filter(|route| {
                     !matches!(
-                        doc_for(route.method, route.path).map(|d| d.reply),
+                        doc_for(route).map(|d| d.reply),
                         Some(Reply::Page)
                     )
                 })
@@ -888,8 +1086,8 @@ mod tests {
 
     #[test]
     fn only_console_pages_are_left_out() {
-        for route in routes::ROUTES {
-            let Some(doc) = doc_for(route.method, route.path) else {
+        for route in crate::api::table() {
+            let Some(doc) = doc_for(route) else {
                 continue; // every_route_has_a_docs_entry says which
             };
             let base = api_of(route.service).base_path;
@@ -905,15 +1103,15 @@ mod tests {
 
     #[test]
     fn every_path_parameter_is_described() {
-        for route in routes::ROUTES {
+        for route in crate::api::table() {
             for name in path_names(route.path) {
                 assert!(
-                    docs::PATH_PARAMS.iter().any(|p| p.name == name)
+                    path_parameter(name).get("description").is_some()
                         || matches!(
-                            doc_for(route.method, route.path).map(|d| d.reply),
+                            doc_for(route).map(|d| d.reply),
                             Some(Reply::Page)
                         ),
-                    "{{{name}}} in {} needs an entry in PATH_PARAMS (src/openapi/docs.rs)",
+                    "{{{name}}} in {} is described by no resource nor PATH_PARAMS (src/openapi/docs.rs)",
                     route.path
                 );
             }

@@ -2,11 +2,10 @@
 //! had no API for them (its web UI made them); this product has no web UI.
 
 use super::Ctx;
-use super::fields::{Field, Item, Mode};
+use super::fields::{Field, Item};
 use super::resource::{Resource, fields_json};
 use crate::db::list::ListSpec;
-use crate::error::{ApiError, ApiResult, meta};
-use crate::http::ApiResponse;
+use crate::error::ApiResult;
 use rusqlite::{OptionalExtension, Row};
 use serde_json::{Map, Value};
 
@@ -15,7 +14,7 @@ pub const TYPES: &[&str] = &["internal", "incall", "outcall", "services", "other
 pub const FIELDS: &[Field] = &[
     Field::text("name", 39).required().check(check_name),
     Field::text("display_name", 128),
-    Field::text("type", 16).not_null().check(check_type),
+    Field::text("type", 16).not_null().one_of(TYPES),
     Field::text("description", 4096).empty_is_null(),
     Field::list("user_ranges", Item::Range),
     Field::list("group_ranges", Item::Range),
@@ -51,6 +50,12 @@ pub static CONTEXTS: Resource = Resource {
         id: "contexts.id",
     },
     to_json: context_json,
+    param: "context",
+    param_doc: "The context's id.",
+    tag: "contexts",
+    unique: &[&["name"]],
+    example: r#"{"name": "ctx{unique}", "type": "internal", "user_ranges": [{"start": "1000", "end": "1999"}]}"#,
+    ..Resource::BASE
 };
 
 fn context_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
@@ -62,55 +67,6 @@ fn context_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
     Ok(Value::Object(object))
 }
 
-pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    CONTEXTS.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    CONTEXTS.get(ctx)
-}
-
-pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let values = CONTEXTS.validate(ctx, Mode::Create)?;
-    CONTEXTS.ensure_unique_value(ctx, &values, "name", None)?;
-    let id = CONTEXTS.insert(ctx, &values)?;
-    CONTEXTS.created(ctx, id)
-}
-
-pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = CONTEXTS.resolve(ctx, ctx.param(0))?;
-    let values = CONTEXTS.validate(ctx, Mode::Update)?;
-    CONTEXTS.ensure_unique_value(ctx, &values, "name", Some(id))?;
-    // lines and extensions follow a rename (ON UPDATE CASCADE)
-    CONTEXTS.update(ctx, id, &values)?;
-    Ok(ApiResponse::no_content())
-}
-
-pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = CONTEXTS.resolve(ctx, ctx.param(0))?;
-    let name: String = ctx
-        .conn
-        .prepare_cached("SELECT name FROM contexts WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))?;
-    for (table, what) in [("extensions", "Extension"), ("lines", "Line")] {
-        let used: Option<i64> = ctx
-            .conn
-            .prepare_cached(&format!(
-                "SELECT id FROM {table} WHERE context = ?1 LIMIT 1"
-            ))?
-            .query_row([&name], |row| row.get(0))
-            .optional()?;
-        if used.is_some() {
-            return Err(ApiError::resource(format!(
-                "Context is associated with a {what} {}",
-                meta(&[("context", Value::from(name))])
-            )));
-        }
-    }
-    CONTEXTS.delete_row(ctx, id)?;
-    Ok(ApiResponse::no_content())
-}
-
 /// The type of the context named `name`, if it exists.
 pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {
     Ok(ctx
@@ -118,16 +74,6 @@ pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {
         .prepare_cached("SELECT type FROM contexts WHERE name = ?1")?
         .query_row([name], |row| row.get(0))
         .optional()?)
-}
-
-/// 400 unless the context exists (for a `context` field of a body).
-pub fn require(ctx: &Ctx, name: &str) -> ApiResult<String> {
-    type_of(ctx, name)?.ok_or_else(|| {
-        ApiError::input(format!(
-            "field 'context': Context was not found {}",
-            meta(&[("context", Value::from(name))])
-        ))
-    })
 }
 
 /// Whether `exten` lies in one of the context's number ranges.
@@ -180,13 +126,5 @@ fn check_name(value: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err("wrong type. Should be a string of letters, digits, '_' and '-'".into())
-    }
-}
-
-fn check_type(value: &str) -> Result<(), String> {
-    if TYPES.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!("must be one of {}", TYPES.join(", ")))
     }
 }

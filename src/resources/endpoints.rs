@@ -4,13 +4,12 @@
 //! `lines::refresh`).
 
 use super::Ctx;
-use super::fields::{Field, Item, Mode, Values};
-use super::resource::Resource;
+use super::fields::{Field, Item, Values};
+use super::resource::{Hooks, Resource};
 use super::{set_value, value_of};
 use crate::auth::secrets::random_bytes;
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
 use serde_json::{Map, Value, json};
@@ -106,7 +105,7 @@ pub const SCCP_OPTIONS: &[&str] = &["cid_name", "cid_num", "allow", "disallow"];
 pub const SIP_FIELDS: &[Field] = &[
     Field::text("username", 40).not_null().check(check_username),
     Field::text("secret", 80).not_null().check(check_secret),
-    Field::text("type", 8).not_null().check(check_sip_type),
+    Field::text("type", 8).not_null().one_of(SIP_TYPES),
     Field::text("host", 255).not_null(),
     Field::list("options", Item::Pair),
 ];
@@ -137,6 +136,15 @@ pub static SIP: Resource = Resource {
         id: "endpoints_sip.id",
     },
     to_json: sip_json,
+    param: "sip",
+    param_doc: "The SIP endpoint's id.",
+    tag: "endpoints",
+    unique: &[&["username"]],
+    hooks: Hooks {
+        before_write: Some(before_sip_write),
+        ..Hooks::NONE
+    },
+    ..Resource::BASE
 };
 
 pub static SCCP: Resource = Resource {
@@ -156,6 +164,14 @@ pub static SCCP: Resource = Resource {
         id: "endpoints_sccp.id",
     },
     to_json: sccp_json,
+    param: "sccp",
+    param_doc: "The SCCP endpoint's id.",
+    tag: "endpoints",
+    hooks: Hooks {
+        before_write: Some(before_sccp_write),
+        ..Hooks::NONE
+    },
+    ..Resource::BASE
 };
 
 fn pairs(text: &str) -> Vec<(String, String)> {
@@ -228,104 +244,49 @@ fn check_option_keys(values: &Values, allowed: &[&str], protocol: &str) -> ApiRe
     }
 }
 
-pub fn sip_list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    SIP.list(ctx)
-}
-
-pub fn sip_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    SIP.get(ctx)
-}
-
-pub fn sip_create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let values = SIP.validate(ctx, Mode::Create)?;
-    let id = insert_sip(ctx, values)?;
-    SIP.created(ctx, id)
-}
-
-/// Inserts a SIP endpoint, making up a unique username and an unguessable
-/// secret when they are not given (also used by `lines_sip`).
-pub fn insert_sip(ctx: &Ctx, mut values: Values) -> ApiResult<i64> {
-    check_option_keys(&values, SIP_OPTIONS, "SIP")?;
-    check_sip_values(&values)?;
-    if value_of(&values, "username").is_none() {
-        let username = unused_username(ctx)?;
-        set_value(&mut values, "username", SqlValue::Text(username));
-    }
-    if value_of(&values, "secret").is_none() {
-        set_value(&mut values, "secret", SqlValue::Text(random_text(16)));
-    }
-    SIP.ensure_unique_value(ctx, &values, "username", None)?;
-    SIP.insert(ctx, &values)
-}
-
-pub fn sip_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = SIP.resolve(ctx, ctx.param(0))?;
-    let values = SIP.validate(ctx, Mode::Update)?;
-    update_sip(ctx, id, &values)?;
-    Ok(ApiResponse::no_content())
-}
-
-pub fn update_sip(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
+/// Option keys and field checks; on create a unique username and an
+/// unguessable secret when they are not given.
+fn before_sip_write(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
     check_option_keys(values, SIP_OPTIONS, "SIP")?;
     check_sip_values(values)?;
-    SIP.ensure_unique_value(ctx, values, "username", Some(id))?;
-    SIP.update(ctx, id, values)
+    if id.is_none() {
+        if value_of(values, "username").is_none() {
+            let username = unused_username(ctx)?;
+            set_value(values, "username", SqlValue::Text(username));
+        }
+        if value_of(values, "secret").is_none() {
+            set_value(values, "secret", SqlValue::Text(random_text(16)));
+        }
+    }
+    Ok(())
 }
 
 /// The field checks, for values that came through another resource's
 /// declaration (`lines_sip` names the same fields without their checks).
 fn check_sip_values(values: &Values) -> ApiResult<()> {
     for field in SIP_FIELDS {
-        if let (Some(check), Some(SqlValue::Text(text))) =
-            (field.check, value_of(values, field.name))
-        {
-            check(text)
-                .map_err(|message| ApiError::input(format!("field '{}': {message}", field.name)))?;
+        if let Some(SqlValue::Text(text)) = value_of(values, field.name) {
+            if !field.one_of.is_empty() && !field.one_of.contains(&text.as_str()) {
+                return Err(ApiError::input(format!(
+                    "field '{}': must be one of {}",
+                    field.name,
+                    field.one_of.join(", ")
+                )));
+            }
+            if let Some(check) = field.check {
+                check(text).map_err(|message| {
+                    ApiError::input(format!("field '{}': {message}", field.name))
+                })?;
+            }
         }
     }
     Ok(())
 }
 
-pub fn sip_delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = SIP.resolve(ctx, ctx.param(0))?;
-    // the line keeps its users and extensions; it just has no endpoint now
-    SIP.delete_row(ctx, id)?;
-    Ok(ApiResponse::no_content())
-}
-
-pub fn sccp_list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    SCCP.list(ctx)
-}
-
-pub fn sccp_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    SCCP.get(ctx)
-}
-
-pub fn sccp_create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let values = SCCP.validate(ctx, Mode::Create)?;
-    check_option_keys(&values, SCCP_OPTIONS, "SCCP")?;
-    let id = SCCP.insert(ctx, &Vec::new())?;
-    store_sccp_options(ctx, id, &values)?;
-    SCCP.created(ctx, id)
-}
-
-pub fn sccp_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = SCCP.resolve(ctx, ctx.param(0))?;
-    let values = SCCP.validate(ctx, Mode::Update)?;
-    check_option_keys(&values, SCCP_OPTIONS, "SCCP")?;
-    store_sccp_options(ctx, id, &values)?;
-    Ok(ApiResponse::no_content())
-}
-
-pub fn sccp_delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = SCCP.resolve(ctx, ctx.param(0))?;
-    SCCP.delete_row(ctx, id)?;
-    Ok(ApiResponse::no_content())
-}
-
 /// Caller id options go to their columns (kept unless given); codecs
 /// replace the stored ones.
-fn store_sccp_options(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
+fn before_sccp_write(_ctx: &Ctx, _id: Option<i64>, values: &mut Values) -> ApiResult<()> {
+    check_option_keys(values, SCCP_OPTIONS, "SCCP")?;
     let Some(SqlValue::Text(text)) = value_of(values, "options") else {
         return Ok(());
     };
@@ -341,7 +302,8 @@ fn store_sccp_options(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
         .filter(|(k, _)| k == "allow" || k == "disallow")
         .collect();
     row.push(("options", SqlValue::Text(json!(codecs).to_string())));
-    SCCP.update(ctx, id, &row)
+    *values = row;
+    Ok(())
 }
 
 /// `length` characters of [a-z0-9] from the OS generator (no modulo bias:
@@ -393,13 +355,6 @@ fn check_secret(value: &str) -> Result<(), String> {
     }
 }
 
-fn check_sip_type(value: &str) -> Result<(), String> {
-    if SIP_TYPES.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!("must be one of {}", SIP_TYPES.join(", ")))
-    }
-}
 
 #[cfg(test)]
 mod tests {

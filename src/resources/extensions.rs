@@ -1,20 +1,21 @@
 //! `/1.1/extensions` and the line<->extension associations. An extension's
 //! kind (internal, incall...) is its context's type, never stored twice.
 
-use super::fields::{Field, Mode, Values};
+use super::association::{Association, AssociationHooks, AssociationOp, Reverse, Shape};
+use super::fields::{CONTEXT, Field, Mode, Values};
 use super::lines::{self, LINES};
-use super::resource::{Resource, fields_json};
+use super::resource::{Hooks, Resource, fields_json};
 use super::{Ctx, contexts, value_of};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub const FIELDS: &[Field] = &[
     Field::text("exten", 40).required().check(check_exten),
-    Field::text("context", 39).required(),
+    Field::text("context", 39).required().refers(CONTEXT),
     Field::boolean("commented"),
 ];
 
@@ -24,8 +25,6 @@ pub static EXTENSIONS: Resource = Resource {
     rel: "extensions",
     table: "extensions",
     fields: FIELDS,
-    read_only: &["id", "links"],
-    by_uuid: false,
     list: ListSpec {
         from: "extensions JOIN contexts ON contexts.name = extensions.context",
         select: "extensions.id, extensions.exten, extensions.context, extensions.commented",
@@ -40,6 +39,45 @@ pub static EXTENSIONS: Resource = Resource {
         id: "extensions.id",
     },
     to_json: extension_json,
+    param: "extension",
+    param_doc: "The extension's id.",
+    tag: "extensions",
+    unique: &[&["exten", "context"]],
+    example: r#"{"exten": "1{unique}", "context": "default"}"#,
+    hooks: Hooks {
+        before_write: Some(check_range),
+        after_write: Some(refresh_line),
+        ..Hooks::NONE
+    },
+    ..Resource::BASE
+};
+
+/// A line's extensions: at most one internal one, incall ones once the line
+/// has a user; an extension is on one line at most.
+pub static LINE_EXTENSIONS: Association = Association {
+    name: "LineExtension",
+    owner: &LINES,
+    target: &EXTENSIONS,
+    table: "line_extensions",
+    owner_key: "line_id",
+    target_key: "extension_id",
+    path: "extensions",
+    shape: Shape::Multiple,
+    one_per_owner: false,
+    one_per_target: true,
+    reverse: Reverse::One("line"),
+    // internal extensions first
+    order: "(SELECT contexts.type <> 'internal' FROM extensions \
+            JOIN contexts ON contexts.name = extensions.context \
+            WHERE extensions.id = line_extensions.extension_id), extension_id",
+    hooks: AssociationHooks {
+        check: Some(check_line_association),
+        after: Some(refresh_line_of_pair),
+        ..AssociationHooks::NONE
+    },
+    doc: "The line's extensions: one internal extension (the line needs an endpoint), \
+          and incall extensions once the line has a user. An extension is on one line at most.",
+    ..Association::BASE
 };
 
 fn extension_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
@@ -51,50 +89,32 @@ fn extension_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
     Ok(Value::Object(object))
 }
 
-pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    EXTENSIONS.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    EXTENSIONS.get(ctx)
-}
-
-pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let values = EXTENSIONS.validate(ctx, Mode::Create)?;
-    let (exten, context) = (text(&values, "exten"), text(&values, "context"));
-    check_placement(ctx, &exten, &context, None)?;
-    let id = EXTENSIONS.insert(ctx, &values)?;
-    EXTENSIONS.created(ctx, id)
-}
-
-pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = EXTENSIONS.resolve(ctx, ctx.param(0))?;
-    let values = EXTENSIONS.validate(ctx, Mode::Update)?;
-    let (old_exten, old_context) = exten_and_context(ctx, id)?;
-    let exten = value_of(&values, "exten").map_or(old_exten, |_| text(&values, "exten"));
-    let context = value_of(&values, "context").map_or(old_context, |_| text(&values, "context"));
-    check_placement(ctx, &exten, &context, Some(id))?;
-    EXTENSIONS.update(ctx, id, &values)?;
-    // the line's number and context follow its extension
-    if let Some(line_id) = line_of(ctx, id)? {
-        lines::refresh(ctx, line_id)?;
-    }
-    Ok(ApiResponse::no_content())
-}
-
-pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = EXTENSIONS.resolve(ctx, ctx.param(0))?;
-    if let Some(line_id) = line_of(ctx, id)? {
-        return Err(ApiError::resource(format!(
-            "Extension is associated with a Line {}",
-            meta(&[
-                ("extension_id", Value::from(id)),
-                ("line_id", Value::from(line_id))
-            ])
+/// The number lies in one of its context's ranges.
+fn check_range(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
+    let (old_exten, old_context) = match id {
+        Some(id) => exten_and_context(ctx, id)?,
+        None => (String::new(), String::new()),
+    };
+    let exten = value_of(values, "exten").map_or(old_exten, |_| text(values, "exten"));
+    let context = value_of(values, "context").map_or(old_context, |_| text(values, "context"));
+    if !contexts::in_ranges(ctx, &context, &exten)? {
+        return Err(ApiError::input(format!(
+            "Extension '{exten}' is outside of range for context '{context}'"
         )));
     }
-    EXTENSIONS.delete_row(ctx, id)?;
-    Ok(ApiResponse::no_content())
+    Ok(())
+}
+
+/// The line's number and context follow its extension.
+fn refresh_line(ctx: &Ctx, id: i64, _mode: Mode) -> ApiResult<()> {
+    match line_of(ctx, id)? {
+        Some(line_id) => lines::refresh(ctx, line_id),
+        None => Ok(()),
+    }
+}
+
+fn refresh_line_of_pair(ctx: &Ctx, line_id: i64, _extension_id: i64) -> ApiResult<()> {
+    lines::refresh(ctx, line_id)
 }
 
 fn text(values: &Values, name: &str) -> String {
@@ -109,32 +129,6 @@ fn exten_and_context(ctx: &Ctx, id: i64) -> ApiResult<(String, String)> {
         .conn
         .prepare_cached("SELECT exten, context FROM extensions WHERE id = ?1")?
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?)
-}
-
-/// The context exists, `exten@context` is free, and the number lies in one
-/// of the context's ranges.
-fn check_placement(ctx: &Ctx, exten: &str, context: &str, own_id: Option<i64>) -> ApiResult<()> {
-    contexts::require(ctx, context)?;
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM extensions WHERE exten = ?1 AND context = ?2")?
-        .query_row([exten, context], |row| row.get(0))
-        .optional()?;
-    if taken.is_some_and(|other| Some(other) != own_id) {
-        return Err(ApiError::resource(format!(
-            "Extension already exists {}",
-            meta(&[
-                ("exten", Value::from(exten)),
-                ("context", Value::from(context))
-            ])
-        )));
-    }
-    if !contexts::in_ranges(ctx, context, exten)? {
-        return Err(ApiError::input(format!(
-            "Extension '{exten}' is outside of range for context '{context}'"
-        )));
-    }
-    Ok(())
 }
 
 fn check_exten(value: &str) -> Result<(), String> {
@@ -156,33 +150,13 @@ pub fn line_of(ctx: &Ctx, extension_id: i64) -> ApiResult<Option<i64>> {
 
 // ---- line <-> extension ----
 
-fn association_json(ctx: &Ctx, line_id: i64, extension_id: i64) -> Value {
-    json!({
-        "line_id": line_id,
-        "extension_id": extension_id,
-        "links": [LINES.link(ctx, line_id), EXTENSIONS.link(ctx, extension_id)],
-    })
-}
-
-fn not_associated(line_id: i64, extension_id: Option<i64>) -> ApiError {
-    let mut keys = vec![("line_id", Value::from(line_id))];
-    if let Some(extension_id) = extension_id {
-        keys.push(("extension_id", Value::from(extension_id)));
-    }
-    ApiError::not_found_by("LineExtension", &keys)
+fn not_associated(line_id: i64) -> ApiError {
+    ApiError::not_found_by("LineExtension", &[("line_id", Value::from(line_id))])
 }
 
 /// The line's extensions, internal ones first.
 fn extensions_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Vec<i64>> {
-    let mut statement = ctx.conn.prepare_cached(
-        "SELECT line_extensions.extension_id FROM line_extensions \
-         JOIN extensions ON extensions.id = line_extensions.extension_id \
-         JOIN contexts ON contexts.name = extensions.context \
-         WHERE line_extensions.line_id = ?1 \
-         ORDER BY contexts.type <> 'internal', line_extensions.extension_id",
-    )?;
-    let rows = statement.query_map([line_id], |row| row.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+    super::association::ids_of(&LINE_EXTENSIONS, ctx, &LINES, line_id)
 }
 
 fn internal_extension_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Option<i64>> {
@@ -198,36 +172,14 @@ fn internal_extension_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Option<i64>>
         .optional()?)
 }
 
-/// `GET /lines/{id}/extensions`
-pub fn list_of_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
-    let items: Vec<Value> = extensions_of_line(ctx, line_id)?
-        .into_iter()
-        .map(|extension_id| association_json(ctx, line_id, extension_id))
-        .collect();
-    Ok(super::list_response(items.len() as i64, items))
-}
-
-/// `POST /lines/{id}/extensions` (and the legacy singular route)
-fn associate(ctx: &Ctx) -> ApiResult<(i64, i64)> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
-    let body = ctx.json_body()?;
-    if let Some(key) = body
-        .keys()
-        .find(|k| *k != "extension_id" && *k != "line_id" && *k != "links")
-    {
-        return Err(ApiError::input(format!("unknown parameters: {key}")));
-    }
-    let extension_id = EXTENSIONS.body_reference(ctx, "extension_id", body.get("extension_id"))?;
+/// What the extension's kind (its context's type) asks of the line.
+fn check_line_association(ctx: &Ctx, line_id: i64, extension_id: i64) -> ApiResult<()> {
     let (_, context) = exten_and_context(ctx, extension_id)?;
     let kind = contexts::type_of(ctx, &context)?.unwrap_or_default();
     match kind.as_str() {
         "internal" => {
             if lines::endpoint_of(ctx, line_id)?.is_none() {
-                return Err(ApiError::resource(format!(
-                    "Line must be associated with a Endpoint {}",
-                    meta(&[("line_id", Value::from(line_id))])
-                )));
+                return Err(lines::needs_endpoint(line_id));
             }
             if let Some(current) = internal_extension_of_line(ctx, line_id)? {
                 return Err(ApiError::resource(format!(
@@ -238,6 +190,7 @@ fn associate(ctx: &Ctx) -> ApiResult<(i64, i64)> {
                     ])
                 )));
             }
+            Ok(())
         }
         "incall" => {
             let has_user = ctx
@@ -246,105 +199,53 @@ fn associate(ctx: &Ctx) -> ApiResult<(i64, i64)> {
                 .query_row([line_id], |_| Ok(()))
                 .optional()?
                 .is_some();
-            if !has_user {
-                return Err(ApiError::resource(format!(
+            if has_user {
+                Ok(())
+            } else {
+                Err(ApiError::resource(format!(
                     "Line must be associated with a User {}",
                     meta(&[("line_id", Value::from(line_id))])
-                )));
+                )))
             }
         }
-        other => {
-            return Err(ApiError::resource(format!(
-                "an extension of a context of type '{other}' cannot be associated with a line"
-            )));
+        other => Err(ApiError::resource(format!(
+            "an extension of a context of type '{other}' cannot be associated with a line"
+        ))),
+    }
+}
+
+/// The legacy singular routes answer as the plural ones, at their own path.
+fn at_legacy_path(ctx: &Ctx, mut response: ApiResponse) -> ApiResponse {
+    for (name, value) in response.headers.iter_mut() {
+        if *name == "Location" {
+            *value = format!("{}/1.1/lines/{}/extension", ctx.base_url, ctx.param("line"));
         }
     }
-    if let Some(other) = line_of(ctx, extension_id)? {
-        return Err(ApiError::resource(format!(
-            "Extension is associated with a Line {}",
-            meta(&[
-                ("extension_id", Value::from(extension_id)),
-                ("line_id", Value::from(other))
-            ])
-        )));
-    }
-    ctx.conn
-        .prepare_cached("INSERT INTO line_extensions (line_id, extension_id) VALUES (?1, ?2)")?
-        .execute([line_id, extension_id])?;
-    lines::refresh(ctx, line_id)?;
-    Ok((line_id, extension_id))
-}
-
-pub fn associate_with_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let (line_id, extension_id) = associate(ctx)?;
-    let location = format!(
-        "{}/1.1/lines/{line_id}/extensions/{extension_id}",
-        ctx.base_url
-    );
-    Ok(
-        ApiResponse::json(201, &association_json(ctx, line_id, extension_id))
-            .with_header("Location", location),
-    )
-}
-
-/// `DELETE /lines/{id}/extensions/{extension_id}`
-pub fn dissociate_from_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
-    let extension_id = EXTENSIONS.resolve(ctx, ctx.param(1))?;
-    dissociate(ctx, line_id, extension_id)
-}
-
-fn dissociate(ctx: &Ctx, line_id: i64, extension_id: i64) -> ApiResult<ApiResponse> {
-    let removed = ctx
-        .conn
-        .prepare_cached("DELETE FROM line_extensions WHERE line_id = ?1 AND extension_id = ?2")?
-        .execute([line_id, extension_id])?;
-    if removed == 0 {
-        return Err(not_associated(line_id, Some(extension_id)));
-    }
-    lines::refresh(ctx, line_id)?;
-    Ok(ApiResponse::no_content())
+    response
 }
 
 /// Legacy `GET /lines/{id}/extension`: the line's (first) extension.
 pub fn legacy_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let line_id = LINES.resolve_param(ctx)?;
     let extension_id = extensions_of_line(ctx, line_id)?
         .first()
         .copied()
-        .ok_or_else(|| not_associated(line_id, None))?;
-    Ok(ApiResponse::json(
-        200,
-        &association_json(ctx, line_id, extension_id),
-    ))
+        .ok_or_else(|| not_associated(line_id))?;
+    let response = LINE_EXTENSIONS.read_pair(ctx, line_id, extension_id)?;
+    Ok(response)
 }
 
 /// Legacy `POST /lines/{id}/extension`
 pub fn legacy_associate(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let (line_id, extension_id) = associate(ctx)?;
-    let location = format!("{}/1.1/lines/{line_id}/extension", ctx.base_url);
-    Ok(
-        ApiResponse::json(201, &association_json(ctx, line_id, extension_id))
-            .with_header("Location", location),
-    )
+    let response = LINE_EXTENSIONS.serve(AssociationOp::Associate, ctx)?;
+    Ok(at_legacy_path(ctx, response))
 }
 
 /// Legacy `DELETE /lines/{id}/extension`: removes the line's internal extension.
 pub fn legacy_dissociate(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let line_id = LINES.resolve_param(ctx)?;
     let extension_id = internal_extension_of_line(ctx, line_id)?
         .or(extensions_of_line(ctx, line_id)?.first().copied())
-        .ok_or_else(|| not_associated(line_id, None))?;
-    dissociate(ctx, line_id, extension_id)
-}
-
-/// `GET /extensions/{id}/line`
-pub fn line_of_extension(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let extension_id = EXTENSIONS.resolve(ctx, ctx.param(0))?;
-    let line_id = line_of(ctx, extension_id)?
-        .ok_or_else(|| ApiError::not_found("LineExtension", "extension_id", extension_id))?;
-    Ok(ApiResponse::json(
-        200,
-        &association_json(ctx, line_id, extension_id),
-    ))
+        .ok_or_else(|| not_associated(line_id))?;
+    LINE_EXTENSIONS.dissociate_pair(ctx, line_id, extension_id)
 }

@@ -39,6 +39,38 @@ pub enum Item {
 /// An extra check on a text value; the error text follows `field 'x': `.
 pub type Check = fn(&str) -> Result<(), String>;
 
+/// What a field's value names: a row of another table, by one of its
+/// columns (`context` -> `contexts.name`). A value naming nothing is a 400;
+/// a row still named cannot be deleted (see `Resource::delete_checked`).
+#[derive(Debug, Clone, Copy)]
+pub struct Refers {
+    /// the referred resource's name in messages: `Context`
+    pub name: &'static str,
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+impl Refers {
+    pub fn exists(&self, conn: &rusqlite::Connection, value: &SqlValue) -> rusqlite::Result<bool> {
+        use rusqlite::OptionalExtension;
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT 1 FROM {} WHERE {} = ?1",
+                self.table, self.column
+            ))?
+            .query_row([value], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+/// `context`: an existing context, by name.
+pub const CONTEXT: Refers = Refers {
+    name: "Context",
+    table: "contexts",
+    column: "name",
+};
+
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
@@ -51,6 +83,12 @@ pub struct Field {
     /// An empty string is stored as null, as the reference did.
     pub empty_is_null: bool,
     pub check: Option<Check>,
+    /// The only values a text field accepts (checked, and described).
+    pub one_of: &'static [&'static str],
+    /// What the value names, checked on every write.
+    pub refers: Option<Refers>,
+    /// What the field is, for the API description.
+    pub doc: &'static str,
 }
 
 impl Field {
@@ -62,6 +100,9 @@ impl Field {
             nullable: true,
             empty_is_null: false,
             check: None,
+            one_of: &[],
+            refers: None,
+            doc: "",
         }
     }
 
@@ -73,6 +114,9 @@ impl Field {
             nullable: false,
             empty_is_null: false,
             check: None,
+            one_of: &[],
+            refers: None,
+            doc: "",
         }
     }
 
@@ -84,6 +128,9 @@ impl Field {
             nullable: false,
             empty_is_null: false,
             check: None,
+            one_of: &[],
+            refers: None,
+            doc: "",
         }
     }
 
@@ -95,6 +142,9 @@ impl Field {
             nullable: false,
             empty_is_null: false,
             check: None,
+            one_of: &[],
+            refers: None,
+            doc: "",
         }
     }
 
@@ -117,6 +167,21 @@ impl Field {
 
     pub const fn check(mut self, check: Check) -> Field {
         self.check = Some(check);
+        self
+    }
+
+    pub const fn one_of(mut self, values: &'static [&'static str]) -> Field {
+        self.one_of = values;
+        self
+    }
+
+    pub const fn refers(mut self, refers: Refers) -> Field {
+        self.refers = Some(refers);
+        self
+    }
+
+    pub const fn doc(mut self, doc: &'static str) -> Field {
+        self.doc = doc;
         self
     }
 }
@@ -197,6 +262,12 @@ fn convert(field: &Field, value: &Value) -> ApiResult<SqlValue> {
                 return Err(field_error(
                     field,
                     format!("string too long (at most {max} characters)"),
+                ));
+            }
+            if !field.one_of.is_empty() && !field.one_of.contains(&text) {
+                return Err(field_error(
+                    field,
+                    format!("must be one of {}", field.one_of.join(", ")),
                 ));
             }
             if let Some(check) = field.check {
@@ -315,19 +386,7 @@ pub fn write_json(out: &mut Vec<u8>, kind: Kind, value: ValueRef) -> rusqlite::R
     Ok(())
 }
 
-/// Parses a request body as a JSON object; an empty body is an empty object.
-pub fn parse_object(body: &[u8]) -> ApiResult<Map<String, Value>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::input("the body must be a JSON object")),
-        Err(error) => Err(ApiError::input(format!(
-            "the body is not valid JSON: {error}"
-        ))),
-    }
-}
+pub use crate::http::json::parse_object;
 
 #[cfg(test)]
 mod tests {

@@ -4,9 +4,9 @@
 //! line's main user (`refresh`).
 
 use super::endpoints::{SCCP, SIP};
-use super::fields::{Field, Mode, Values};
-use super::resource::Resource;
-use super::{Ctx, contexts, set_value, value_of};
+use super::fields::{CONTEXT, Field, Mode, Values};
+use super::resource::{Hooks, Op, Plain, Resource};
+use super::{ASSOCIATIONS, Ctx, set_value, value_of};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
@@ -28,7 +28,7 @@ const PROTOCOL: &str = "CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN 'sip' \
     WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' END";
 
 pub const FIELDS: &[Field] = &[
-    Field::text("context", 39).required(),
+    Field::text("context", 39).required().refers(CONTEXT),
     Field::text("provisioning_code", 6)
         .not_null()
         .check(check_provisioning_code),
@@ -72,6 +72,17 @@ pub static LINES: Resource = Resource {
         id: "lines.id",
     },
     to_json: line_json,
+    param: "line",
+    param_doc: "The line's id.",
+    tag: "lines",
+    unique: &[&["provisioning_code"]],
+    example: r#"{"context": "default"}"#,
+    hooks: Hooks {
+        before_write: Some(before_write),
+        delete: Some(delete_line),
+        ..Hooks::NONE
+    },
+    ..Resource::BASE
 };
 
 /// The SELECT list of a line (a function so it can name NAME and PROTOCOL).
@@ -176,62 +187,33 @@ pub fn format_callerid(name: &str, number: Option<&str>) -> String {
     }
 }
 
-pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    LINES.list(ctx)
-}
-
-pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    LINES.get(ctx)
-}
-
-pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let mut values = LINES.validate(ctx, Mode::Create)?;
-    if take_caller_id(&mut values).iter().any(Option::is_some) {
-        return Err(no_endpoint_for_caller_id());
-    }
-    let id = insert_line(ctx, values)?;
-    LINES.created(ctx, id)
-}
-
 fn no_endpoint_for_caller_id() -> ApiError {
     ApiError::resource("Line is not associated to an endpoint: its caller id cannot be set")
 }
 
-/// Checks the context and the provisioning code (generating one when
-/// absent), then inserts.
-fn insert_line(ctx: &Ctx, mut values: Values) -> ApiResult<i64> {
-    if let Some(SqlValue::Text(context)) = value_of(&values, "context") {
-        contexts::require(ctx, context)?;
-    }
-    match value_of(&values, "provisioning_code") {
-        Some(SqlValue::Text(code)) => LINES.ensure_unique(ctx, "provisioning_code", code, None)?,
-        _ => {
-            let code = unused_provisioning_code(ctx)?;
-            set_value(&mut values, "provisioning_code", SqlValue::Text(code));
-        }
-    }
-    LINES.insert(ctx, &values)
+/// 400 `Line must be associated with a Endpoint ('line_id': 1)`.
+pub fn needs_endpoint(line_id: i64) -> ApiError {
+    ApiError::resource(format!(
+        "Line must be associated with a Endpoint {}",
+        meta(&[("line_id", Value::from(line_id))])
+    ))
 }
 
-pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = LINES.resolve(ctx, ctx.param(0))?;
-    let mut values = LINES.validate(ctx, Mode::Update)?;
-    let [name, number] = take_caller_id(&mut values);
-    update_line(ctx, id, &values)?;
-    if name.is_some() || number.is_some() {
-        set_caller_id(ctx, id, name, number)?;
+/// The caller id goes to the line's endpoint (none yet on create); a
+/// provisioning code is made up when none is given.
+fn before_write(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
+    let [name, number] = take_caller_id(values);
+    match id {
+        None if name.is_some() || number.is_some() => return Err(no_endpoint_for_caller_id()),
+        None => {}
+        Some(id) if name.is_some() || number.is_some() => set_caller_id(ctx, id, name, number)?,
+        Some(_) => {}
     }
-    Ok(ApiResponse::no_content())
-}
-
-fn update_line(ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
-    if let Some(SqlValue::Text(context)) = value_of(values, "context") {
-        contexts::require(ctx, context)?;
+    if id.is_none() && value_of(values, "provisioning_code").is_none() {
+        let code = unused_provisioning_code(ctx)?;
+        set_value(values, "provisioning_code", SqlValue::Text(code));
     }
-    if let Some(SqlValue::Text(code)) = value_of(values, "provisioning_code") {
-        LINES.ensure_unique(ctx, "provisioning_code", code, Some(id))?;
-    }
-    LINES.update(ctx, id, values)
+    Ok(())
 }
 
 /// Writes a caller id given on the line through to its endpoint.
@@ -292,16 +274,8 @@ fn take_caller_id(values: &mut Values) -> [Option<SqlValue>; 2] {
     [take("caller_id_name"), take("caller_id_num")]
 }
 
-pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = LINES.resolve(ctx, ctx.param(0))?;
-    delete_line(ctx, id)?;
-    Ok(ApiResponse::no_content())
-}
-
-/// Refuses while users or extensions hang on the line; then removes the line
-/// and its endpoint.
+/// The line goes with its endpoint.
 fn delete_line(ctx: &Ctx, id: i64) -> ApiResult<()> {
-    ensure_no_users_or_extensions(ctx, id)?;
     let endpoint = endpoint_of(ctx, id)?;
     LINES.delete_row(ctx, id)?;
     match endpoint {
@@ -311,44 +285,10 @@ fn delete_line(ctx: &Ctx, id: i64) -> ApiResult<()> {
     }
 }
 
-fn ids_of(ctx: &Ctx, sql: &str, line_id: i64) -> ApiResult<Vec<i64>> {
-    let mut statement = ctx.conn.prepare_cached(sql)?;
-    let rows = statement.query_map([line_id], |row| row.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
-}
-
-fn joined(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-}
-
+/// Refuses while users or extensions hang on the line.
 pub fn ensure_no_users_or_extensions(ctx: &Ctx, line_id: i64) -> ApiResult<()> {
-    let users = ids_of(
-        ctx,
-        "SELECT user_id FROM user_lines WHERE line_id = ?1 ORDER BY user_id",
-        line_id,
-    )?;
-    if !users.is_empty() {
-        return Err(ApiError::resource(format!(
-            "Line is associated with a User {}",
-            meta(&[
-                ("line_id", Value::from(line_id)),
-                ("user_ids", Value::from(joined(&users)))
-            ])
-        )));
-    }
-    let extensions = ids_of(
-        ctx,
-        "SELECT extension_id FROM line_extensions WHERE line_id = ?1 ORDER BY extension_id",
-        line_id,
-    )?;
-    if !extensions.is_empty() {
-        return Err(ApiError::resource(format!(
-            "Line is associated with a Extension {}",
-            meta(&[
-                ("line_id", Value::from(line_id)),
-                ("extension_ids", Value::from(joined(&extensions)))
-            ])
-        )));
+    for association in ASSOCIATIONS {
+        association.guard_delete(ctx, &LINES, line_id)?;
     }
     Ok(())
 }
@@ -361,10 +301,13 @@ fn unused_provisioning_code(ctx: &Ctx) -> ApiResult<String> {
             .iter()
             .map(|byte| char::from(b'1' + byte % 8))
             .collect();
-        if LINES
-            .ensure_unique(ctx, "provisioning_code", &code, None)
-            .is_ok()
-        {
+        let taken = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM lines WHERE provisioning_code = ?1")?
+            .query_row([&code], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !taken {
             return Ok(code);
         }
     }
@@ -443,7 +386,7 @@ fn line_endpoint_not_found(key: &str, id: i64) -> ApiError {
 
 /// `GET /lines/{id}/endpoints/<protocol>`
 fn endpoint_of_line(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let line_id = LINES.resolve_param(ctx)?;
     match endpoint_of(ctx, line_id)? {
         Some((found, endpoint_id)) if found == protocol => Ok(ApiResponse::json(
             200,
@@ -455,7 +398,7 @@ fn endpoint_of_line(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
 
 /// `GET /endpoints/<protocol>/{id}/lines`
 fn line_of_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(0))?;
+    let endpoint_id = protocol.resource().resolve_param(ctx)?;
     let line_id: Option<i64> = ctx
         .conn
         .prepare_cached(&format!(
@@ -475,8 +418,8 @@ fn line_of_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
 
 /// `PUT /lines/{id}/endpoints/<protocol>/{endpoint_id}`
 fn associate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
-    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(1))?;
+    let line_id = LINES.resolve_param(ctx)?;
+    let endpoint_id = protocol.resource().resolve_param(ctx)?;
     if let Some((current, current_id)) = endpoint_of(ctx, line_id)? {
         return Err(ApiError::resource(format!(
             "Line is associated with a Endpoint {}",
@@ -516,8 +459,8 @@ fn associate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
 
 /// `DELETE /lines/{id}/endpoints/<protocol>/{endpoint_id}`
 fn dissociate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
-    let endpoint_id = protocol.resource().resolve(ctx, ctx.param(1))?;
+    let line_id = LINES.resolve_param(ctx)?;
+    let endpoint_id = protocol.resource().resolve_param(ctx)?;
     if endpoint_of(ctx, line_id)? != Some((protocol, endpoint_id)) {
         return Err(ApiError::resource(format!(
             "Line is not associated with Endpoint {}",
@@ -675,6 +618,17 @@ pub static LINES_SIP: Resource = Resource {
         id: "lines.id",
     },
     to_json: sip_line_json,
+    param: "line",
+    param_doc: "The line's id.",
+    tag: "lines",
+    example: r#"{"context": "default"}"#,
+    custom: &[
+        (Op::Get, sip_line_get as Plain),
+        (Op::Create, sip_line_create),
+        (Op::Update, sip_line_edit),
+        (Op::Delete, sip_line_delete),
+    ],
+    ..Resource::BASE
 };
 
 fn sip_line_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
@@ -711,44 +665,39 @@ fn split_sip_line(values: Values) -> (Values, Values) {
 }
 
 fn resolve_sip_line(ctx: &Ctx) -> ApiResult<(i64, i64)> {
-    let line_id = LINES.resolve(ctx, ctx.param(0))?;
+    let line_id = LINES.resolve_param(ctx)?;
     match endpoint_of(ctx, line_id)? {
         Some((Protocol::Sip, endpoint_id)) => Ok((line_id, endpoint_id)),
         _ => Err(ApiError::not_found("LineSIP", "id", line_id)),
     }
 }
 
-pub fn sip_lines_list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    LINES_SIP.list(ctx)
-}
-
-pub fn sip_line_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn sip_line_get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let (line_id, _) = resolve_sip_line(ctx)?;
     Ok(ApiResponse::json(200, &LINES_SIP.load(ctx, line_id)?))
 }
 
-pub fn sip_line_create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn sip_line_create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let values = LINES_SIP.validate(ctx, Mode::Create)?;
-    let (mut line, endpoint) = split_sip_line(values);
-    let endpoint_id = super::endpoints::insert_sip(ctx, endpoint)?;
+    let (mut line, mut endpoint) = split_sip_line(values);
+    let endpoint_id = SIP.insert_checked(ctx, &mut endpoint)?;
     line.push(("endpoint_sip_id", SqlValue::Integer(endpoint_id)));
-    let id = insert_line(ctx, line)?;
-    let body = LINES_SIP.load(ctx, id)?;
-    Ok(ctx.created(LINES_SIP.collection, id, body))
+    let id = LINES.insert_checked(ctx, &mut line)?;
+    LINES_SIP.created(ctx, id)
 }
 
-pub fn sip_line_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn sip_line_edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let (line_id, endpoint_id) = resolve_sip_line(ctx)?;
     let values = LINES_SIP.validate(ctx, Mode::Update)?;
-    let (line, endpoint) = split_sip_line(values);
-    super::endpoints::update_sip(ctx, endpoint_id, &endpoint)?;
-    update_line(ctx, line_id, &line)?;
+    let (mut line, mut endpoint) = split_sip_line(values);
+    SIP.update_checked(ctx, endpoint_id, &mut endpoint)?;
+    LINES.update_checked(ctx, line_id, &mut line)?;
     Ok(ApiResponse::no_content())
 }
 
-pub fn sip_line_delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn sip_line_delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let (line_id, _) = resolve_sip_line(ctx)?;
-    delete_line(ctx, line_id)?;
+    LINES.delete_checked(ctx, line_id)?;
     Ok(ApiResponse::no_content())
 }
 

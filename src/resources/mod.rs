@@ -3,6 +3,7 @@
 //! way (handler context, links, inserts and updates from checked values)
 //! lives here.
 
+pub mod association;
 pub mod contexts;
 pub mod endpoints;
 pub mod extensions;
@@ -13,48 +14,35 @@ pub mod resource;
 pub mod user_lines;
 pub mod users;
 
-use crate::auth::Gate;
-use crate::config::Config;
-use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiRequest, ApiResponse};
+use crate::http::ApiResponse;
+use association::Association;
 use fields::Values;
+use resource::Resource;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-/// What a handler gets: the database (inside the request's transaction for
-/// writes), the request, the path parameters, and the auth state.
-pub struct Ctx<'a> {
-    pub conn: &'a Connection,
-    pub request: &'a ApiRequest,
-    pub params: Vec<&'a str>,
-    pub base_url: String,
-    pub gate: &'a mut Gate,
-    pub config: &'a Config,
-    /// what lists remember between requests (order indexes, totals)
-    pub lists: &'a ListCache,
-}
+pub use crate::handler::Ctx;
 
-impl Ctx<'_> {
-    /// The n-th `{...}` of the route's path.
-    pub fn param(&self, index: usize) -> &str {
-        self.params.get(index).copied().unwrap_or("")
-    }
+/// Every resource, in the order the route table and the description list
+/// them (and the order fixtures are made in: what a resource refers to
+/// comes before it).
+pub static RESOURCES: &[&Resource] = &[
+    &users::USERS,
+    &contexts::CONTEXTS,
+    &lines::LINES,
+    &lines::LINES_SIP,
+    &endpoints::SIP,
+    &endpoints::SCCP,
+    &extensions::EXTENSIONS,
+];
 
-    pub fn json_body(&self) -> ApiResult<Map<String, Value>> {
-        fields::parse_object(&self.request.body)
-    }
-
-    pub fn href(&self, collection: &str, id: i64) -> String {
-        format!("{}/1.1/{collection}/{id}", self.base_url)
-    }
-
-    /// 201 with the new object and its `Location`.
-    pub fn created(&self, collection: &str, id: i64, body: Value) -> ApiResponse {
-        ApiResponse::json(201, &body).with_header("Location", self.href(collection, id))
-    }
-}
+/// Every association; a delete is guarded by them in this order.
+pub static ASSOCIATIONS: &[&Association] = &[
+    &user_lines::USER_LINES,
+    &extensions::LINE_EXTENSIONS,
+];
 
 /// How a path names one object: by numeric id or by uuid.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,18 +1,71 @@
-//! A resource declared once: its table, fields, list columns and row shape.
-//! The steps every resource takes the same way (find by id, read one, list,
-//! validate a body, insert, update, delete, answer 201) are methods here, so
-//! a resource's handlers only add the rules that are its own.
+//! A resource declared once: its table, fields, list columns, row shape,
+//! path parameter, uniqueness sets, verbs, example and rule hooks. The
+//! generic handlers here (list, get, create, update, delete) do what every
+//! resource does the same way: resolve the path, validate the body, check
+//! what the fields refer to and what must be unique, refuse a delete that
+//! would leave something dangling, answer 201 with `Location` or 204. A
+//! resource's own file adds only its hooks.
 
 use super::fields::{self, Field, Mode, Values};
-use super::{Ctx, Key, list_response};
+use super::{Key, list_response};
 use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch_indexed};
 use crate::error::{ApiError, ApiResult, meta};
+use crate::handler::Ctx;
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
 use serde_json::Value;
 
 pub type RowToJson = fn(&Ctx, &Row) -> rusqlite::Result<Value>;
+
+/// A route handler written by hand.
+pub type Plain = fn(&mut Ctx) -> ApiResult<ApiResponse>;
+
+/// The generic operations a resource may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `GET /1.1/<collection>`
+    List,
+    /// `POST /1.1/<collection>`
+    Create,
+    /// `GET /1.1/<collection>/{param}`
+    Get,
+    /// `PUT /1.1/<collection>/{param}`
+    Update,
+    /// `DELETE /1.1/<collection>/{param}`
+    Delete,
+}
+
+impl Op {
+    pub const ALL: &'static [Op] = &[Op::List, Op::Create, Op::Get, Op::Update, Op::Delete];
+}
+
+/// A resource's own rules, run by the generic handlers. `id` is None on
+/// create. Each is optional.
+#[derive(Clone, Copy)]
+pub struct Hooks {
+    /// After validation, the references and the uniqueness sets: more
+    /// checks, values to fill in or take out.
+    pub before_write: Option<fn(&Ctx, Option<i64>, &mut Values) -> ApiResult<()>>,
+    /// Instead of the plain `INSERT` of the values.
+    pub insert: Option<fn(&Ctx, &Values) -> ApiResult<i64>>,
+    /// After the row was written: what follows it elsewhere.
+    pub after_write: Option<fn(&Ctx, i64, Mode) -> ApiResult<()>>,
+    /// After the generic guards, before the row goes.
+    pub before_delete: Option<fn(&Ctx, i64) -> ApiResult<()>>,
+    /// Instead of the plain `DELETE` of the row.
+    pub delete: Option<fn(&Ctx, i64) -> ApiResult<()>>,
+}
+
+impl Hooks {
+    pub const NONE: Hooks = Hooks {
+        before_write: None,
+        insert: None,
+        after_write: None,
+        before_delete: None,
+        delete: None,
+    };
+}
 
 pub struct Resource {
     /// Name in messages: `User was not found`.
@@ -31,6 +84,53 @@ pub struct Resource {
     /// FROM and SELECT, so both show the same shape.
     pub list: ListSpec,
     pub to_json: RowToJson,
+    /// The `{name}` of its id in paths: `/1.1/users/{user}`.
+    pub param: &'static str,
+    /// That parameter, described.
+    pub param_doc: &'static str,
+    /// The tag grouping its routes in the description.
+    pub tag: &'static str,
+    /// The generic operations it serves, in this order.
+    pub ops: &'static [Op],
+    /// Operations answered by a handler of its own instead.
+    pub custom: &'static [(Op, Plain)],
+    /// Sets of columns whose values no two rows share.
+    pub unique: &'static [&'static [&'static str]],
+    /// A valid create body (JSON); `{unique}` stands for a number not used
+    /// before. The description shows it; the fuzz tests start from it.
+    pub example: &'static str,
+    pub hooks: Hooks,
+}
+
+/// What most declarations leave as it is; a declaration starts from
+/// `..Resource::BASE`.
+impl Resource {
+    pub const BASE: Resource = Resource {
+        name: "",
+        collection: "",
+        rel: "",
+        table: "",
+        fields: &[],
+        read_only: &["id", "links"],
+        by_uuid: false,
+        list: ListSpec {
+            from: "",
+            select: "",
+            columns: &[],
+            default_order: "id",
+            search_text: None,
+            id: "id",
+        },
+        to_json: |_, _| Ok(Value::Null),
+        param: "",
+        param_doc: "",
+        tag: "",
+        ops: Op::ALL,
+        custom: &[],
+        unique: &[],
+        example: "{}",
+        hooks: Hooks::NONE,
+    };
 }
 
 impl Resource {
@@ -134,9 +234,210 @@ impl Resource {
             .query_row([id], |row| to_json(ctx, row))?)
     }
 
+    /// The row id the route's `{param}` names, or 404.
+    pub fn resolve_param(&self, ctx: &Ctx) -> ApiResult<i64> {
+        self.resolve(ctx, ctx.param(self.param))
+    }
+
     pub fn get(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let id = self.resolve(ctx, ctx.param(0))?;
+        let id = self.resolve_param(ctx)?;
         Ok(ApiResponse::json(200, &self.load(ctx, id)?))
+    }
+
+    /// Serves `op`: by the resource's own handler when it has one, else
+    /// generically.
+    pub fn serve(&'static self, op: Op, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        if let Some((_, handler)) = self.custom.iter().find(|(custom, _)| *custom == op) {
+            return handler(ctx);
+        }
+        match op {
+            Op::List => self.list(ctx),
+            Op::Get => self.get(ctx),
+            Op::Create => self.create(ctx),
+            Op::Update => self.edit(ctx),
+            Op::Delete => self.delete(ctx),
+        }
+    }
+
+    /// Generic create: validate, references, uniqueness, hook, insert.
+    pub fn create(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let mut values = self.validate(ctx, Mode::Create)?;
+        let id = self.insert_checked(ctx, &mut values)?;
+        self.created(ctx, id)
+    }
+
+    /// The checks and the insert of a create, from validated values.
+    pub fn insert_checked(&self, ctx: &Ctx, values: &mut Values) -> ApiResult<i64> {
+        self.check_references(ctx, values)?;
+        self.check_unique(ctx, values, None)?;
+        if let Some(hook) = self.hooks.before_write {
+            hook(ctx, None, values)?;
+        }
+        let id = match self.hooks.insert {
+            Some(insert) => insert(ctx, values)?,
+            None => self.insert(ctx, values)?,
+        };
+        if let Some(hook) = self.hooks.after_write {
+            hook(ctx, id, Mode::Create)?;
+        }
+        Ok(id)
+    }
+
+    /// Generic update: only the fields given change.
+    pub fn edit(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let id = self.resolve_param(ctx)?;
+        let mut values = self.validate(ctx, Mode::Update)?;
+        self.update_checked(ctx, id, &mut values)?;
+        Ok(ApiResponse::no_content())
+    }
+
+    /// The checks and the update of an edit, from validated values.
+    pub fn update_checked(&self, ctx: &Ctx, id: i64, values: &mut Values) -> ApiResult<()> {
+        self.check_references(ctx, values)?;
+        self.check_unique(ctx, values, Some(id))?;
+        if let Some(hook) = self.hooks.before_write {
+            hook(ctx, Some(id), values)?;
+        }
+        self.update(ctx, id, values)?;
+        if let Some(hook) = self.hooks.after_write {
+            hook(ctx, id, Mode::Update)?;
+        }
+        Ok(())
+    }
+
+    /// Generic delete: refused while anything refers to the object or is
+    /// associated with it.
+    pub fn delete(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let id = self.resolve_param(ctx)?;
+        self.delete_checked(ctx, id)?;
+        Ok(ApiResponse::no_content())
+    }
+
+    pub fn delete_checked(&self, ctx: &Ctx, id: i64) -> ApiResult<()> {
+        self.ensure_unreferenced(ctx, id)?;
+        for association in super::ASSOCIATIONS {
+            association.guard_delete(ctx, self, id)?;
+        }
+        if let Some(hook) = self.hooks.before_delete {
+            hook(ctx, id)?;
+        }
+        match self.hooks.delete {
+            Some(delete) => delete(ctx, id),
+            None => self.delete_row(ctx, id),
+        }
+    }
+
+    /// 400 `field 'context': Context was not found ('context': 'x')` for a
+    /// value that names nothing.
+    fn check_references(&self, ctx: &Ctx, values: &Values) -> ApiResult<()> {
+        for field in self.fields {
+            let (Some(refers), Some(value)) = (field.refers, super::value_of(values, field.name))
+            else {
+                continue;
+            };
+            if *value == SqlValue::Null || refers.exists(ctx.conn, value)? {
+                continue;
+            }
+            return Err(ApiError::input(format!(
+                "field '{}': {} was not found {}",
+                field.name,
+                refers.name,
+                meta(&[(field.name, sql_to_json(value))])
+            )));
+        }
+        Ok(())
+    }
+
+    /// 400 `<Name> already exists ('number': '1000', 'context': 'default')`
+    /// when another row has the same values for one of the uniqueness sets
+    /// (on update, what the body leaves out is the row's current value).
+    fn check_unique(&self, ctx: &Ctx, values: &Values, own_id: Option<i64>) -> ApiResult<()> {
+        for set in self.unique {
+            if !set.iter().any(|column| super::value_of(values, column).is_some()) {
+                continue;
+            }
+            let mut wanted = Vec::with_capacity(set.len());
+            for column in *set {
+                let value = match (super::value_of(values, column), own_id) {
+                    (Some(value), _) => value.clone(),
+                    (None, Some(id)) => ctx
+                        .conn
+                        .prepare_cached(&format!(
+                            "SELECT {column} FROM {} WHERE id = ?1",
+                            self.table
+                        ))?
+                        .query_row([id], |row| row.get(0))?,
+                    (None, None) => SqlValue::Null,
+                };
+                wanted.push(value);
+            }
+            if wanted.contains(&SqlValue::Null) {
+                continue;
+            }
+            let condition: Vec<String> = set.iter().map(|c| format!("{c} = ?")).collect();
+            let taken: Option<i64> = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT id FROM {} WHERE {} LIMIT 1",
+                    self.table,
+                    condition.join(" AND ")
+                ))?
+                .query_row(rusqlite::params_from_iter(wanted.iter()), |row| row.get(0))
+                .optional()?;
+            if taken.is_some_and(|other| Some(other) != own_id) {
+                let keys: Vec<(&str, Value)> = set
+                    .iter()
+                    .zip(&wanted)
+                    .map(|(column, value)| (*column, sql_to_json(value)))
+                    .collect();
+                return Err(ApiError::resource(format!(
+                    "{} already exists {}",
+                    self.name,
+                    meta(&keys)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// 400 `Context is associated with a Line ('context': 'sales')` while a
+    /// field of another resource refers to this row.
+    fn ensure_unreferenced(&self, ctx: &Ctx, id: i64) -> ApiResult<()> {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for other in super::RESOURCES {
+            for field in other.fields {
+                let Some(refers) = field.refers else { continue };
+                if refers.table != self.table || seen.contains(&(other.table, field.name)) {
+                    continue;
+                }
+                seen.push((other.table, field.name));
+                let value: SqlValue = ctx
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT {} FROM {} WHERE id = ?1",
+                        refers.column, self.table
+                    ))?
+                    .query_row([id], |row| row.get(0))?;
+                let used = ctx
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1",
+                        other.table, field.name
+                    ))?
+                    .query_row([&value], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if used {
+                    return Err(ApiError::resource(format!(
+                        "{} is associated with a {} {}",
+                        self.name,
+                        other.name,
+                        meta(&[(field.name, sql_to_json(&value))])
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn list(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
@@ -196,7 +497,7 @@ impl Resource {
     /// 201 with the stored object and its `Location`.
     pub fn created(&self, ctx: &Ctx, id: i64) -> ApiResult<ApiResponse> {
         let body = self.load(ctx, id)?;
-        Ok(ctx.created(self.collection, id, body))
+        Ok(ctx.created_at(&format!("{}/{id}", self.collection), &body))
     }
 
     /// `[{"rel": ..., "href": ...}]`
@@ -206,6 +507,16 @@ impl Resource {
 
     pub fn link(&self, ctx: &Ctx, id: i64) -> Value {
         serde_json::json!({"rel": self.rel, "href": ctx.href(self.collection, id)})
+    }
+}
+
+/// A stored value as the JSON of a message's metadata.
+pub fn sql_to_json(value: &SqlValue) -> Value {
+    match value {
+        SqlValue::Null | SqlValue::Blob(_) => Value::Null,
+        SqlValue::Integer(i) => Value::from(*i),
+        SqlValue::Real(r) => Value::from(*r),
+        SqlValue::Text(t) => Value::from(t.as_str()),
     }
 }
 

@@ -2,11 +2,11 @@
 //! own (caller id default, hashed password, unique username, search text).
 
 use super::fields::{self, Field, Kind, Mode, Values};
-use super::resource::{Resource, fields_json};
+use super::resource::{Hooks, Op, Plain, Resource, fields_json};
 use super::{Ctx, lines, list_response, set_value, user_lines, value_of};
 use crate::auth::secrets::hash_password;
 use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch, fetch_indexed};
-use crate::error::{ApiError, ApiResult, meta};
+use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiResponse, json};
 use rusqlite::Row;
 use rusqlite::types::Value as SqlValue;
@@ -134,6 +134,20 @@ pub static USERS: Resource = Resource {
     by_uuid: true,
     list: LIST,
     to_json: user_json,
+    param: "user",
+    param_doc: "The user's id, or its uuid.",
+    tag: "users",
+    // lists and reads have a renderer of their own: the hot paths
+    custom: &[(Op::List, list as Plain), (Op::Get, get)],
+    unique: &[&["username"]],
+    example: r#"{"firstname": "Fuzz {unique}"}"#,
+    hooks: Hooks {
+        before_write: Some(before_write),
+        insert: Some(insert_user),
+        after_write: Some(after_write),
+        ..Hooks::NONE
+    },
+    ..Resource::BASE
 };
 
 const DIRECTORY: ListSpec = ListSpec {
@@ -255,7 +269,7 @@ fn directory_json(row: &Row) -> rusqlite::Result<Value> {
     Ok(Value::Object(object))
 }
 
-pub fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     if let Some(term) = ctx.request.query_param("q") {
         return legacy_search(ctx, term);
     }
@@ -313,8 +327,8 @@ fn legacy_search(ctx: &Ctx, term: &str) -> ApiResult<ApiResponse> {
     Ok(list_response(total, items))
 }
 
-pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = USERS.resolve(ctx, ctx.param(0))?;
+fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+    let id = USERS.resolve_param(ctx)?;
     let sql = format!("SELECT {SELECT} FROM {} WHERE users.id = ?1", LIST.from);
     let mut body = Vec::with_capacity(1024);
     ctx.conn
@@ -323,46 +337,30 @@ pub fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     Ok(ApiResponse::raw_json(200, body))
 }
 
-pub fn create(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let mut values = USERS.validate(ctx, Mode::Create)?;
-    USERS.ensure_unique_value(ctx, &values, "username", None)?;
-    if matches!(value_of(&values, "caller_id"), None | Some(SqlValue::Null)) {
-        let caller_id = default_caller_id(&values);
-        set_value(&mut values, "caller_id", SqlValue::Text(caller_id));
+/// On create, the default caller id and a uuid; always, only the
+/// password's hash is kept.
+fn before_write(_ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
+    if id.is_none() {
+        if matches!(value_of(values, "caller_id"), None | Some(SqlValue::Null)) {
+            let caller_id = default_caller_id(values);
+            set_value(values, "caller_id", SqlValue::Text(caller_id));
+        }
+        values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
     }
-    store_password(&mut values);
-    values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
-    let id = insert_user(ctx, &values)?;
-    USERS.created(ctx, id)
+    store_password(values);
+    Ok(())
 }
 
-pub fn edit(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = USERS.resolve(ctx, ctx.param(0))?;
-    let mut values = USERS.validate(ctx, Mode::Update)?;
-    USERS.ensure_unique_value(ctx, &values, "username", Some(id))?;
-    store_password(&mut values);
-    USERS.update(ctx, id, &values)?;
-    refresh_search_text(ctx, id)?;
-    // the caller id of the user's line follows the user
-    if let Some(line_id) = user_lines::line_of_user(ctx, id)? {
-        lines::refresh(ctx, line_id)?;
+/// After an update: the search text, and the caller id of the user's line
+/// (an insert computed the search text already).
+fn after_write(ctx: &Ctx, id: i64, mode: Mode) -> ApiResult<()> {
+    if mode == Mode::Update {
+        refresh_search_text(ctx, id)?;
+        if let Some(line_id) = user_lines::line_of_user(ctx, id)? {
+            lines::refresh(ctx, line_id)?;
+        }
     }
-    Ok(ApiResponse::no_content())
-}
-
-pub fn delete(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let id = USERS.resolve(ctx, ctx.param(0))?;
-    if let Some(line_id) = user_lines::line_of_user(ctx, id)? {
-        return Err(ApiError::resource(format!(
-            "User is associated with a Line {}",
-            meta(&[
-                ("user_id", Value::from(id)),
-                ("line_id", Value::from(line_id))
-            ])
-        )));
-    }
-    USERS.delete_row(ctx, id)?;
-    Ok(ApiResponse::no_content())
+    Ok(())
 }
 
 /// `"Firstname Lastname"`, in double quotes, as the reference made it; but
@@ -571,7 +569,6 @@ mod tests {
 #[cfg(test)]
 mod index_tests {
     use super::*;
-    use crate::auth::Gate;
     use crate::config::Config;
     use crate::db::list::ListCache;
     use crate::http::{ApiRequest, ListenerKind, Method};
@@ -794,9 +791,8 @@ mod index_tests {
         let conn = database("insert");
         let request = request();
         let config = Config::default();
-        let mut gate = Gate::new(&config);
         let lists = ListCache::new();
-        let ctx = context(&conn, &request, &config, &mut gate, &lists);
+        let ctx = context(&conn, &request, &config, &lists);
         let text = |value: &str| SqlValue::Text(value.to_string());
         let samples: Vec<Values> = vec![
             vec![("firstname", text("Jérôme")), ("uuid", text("u1"))],
@@ -854,7 +850,6 @@ mod index_tests {
         conn: &'a Connection,
         request: &'a ApiRequest,
         config: &'a Config,
-        gate: &'a mut Gate,
         lists: &'a ListCache,
     ) -> Ctx<'a> {
         Ctx {
@@ -862,7 +857,7 @@ mod index_tests {
             request,
             params: vec![],
             base_url: "https://pbx:9486".into(),
-            gate,
+            caller: crate::auth::Caller::Anyone,
             config,
             lists,
         }
@@ -880,9 +875,8 @@ mod index_tests {
         .expect("users");
         let request = request();
         let config = Config::default();
-        let mut gate = Gate::new(&config);
         let lists = ListCache::new();
-        let ctx = context(&conn, &request, &config, &mut gate, &lists);
+        let ctx = context(&conn, &request, &config, &lists);
         let sql = format!("SELECT {SELECT} FROM {} ORDER BY users.id", LIST.from);
         let mut statement = conn.prepare(&sql).expect("select");
         let mut rows = statement.query([]).expect("rows");

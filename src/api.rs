@@ -1,0 +1,151 @@
+//! The product's route table: the routes of every declared resource and
+//! association (`resources::RESOURCES`, `resources::ASSOCIATIONS`), plus the
+//! few routes that really are special (infos, the line-endpoint links, the
+//! legacy singular line-extension routes, the token API, the API
+//! description and its console). Built once; `docs/routes.txt` lists it for
+//! review, and a test holds the two together.
+
+use crate::auth::api as token_api;
+use crate::handler::{Ctx, Handler};
+use crate::http::Method::{self, Delete, Get, Head, Post, Put};
+use crate::openapi;
+use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
+use crate::resources::resource::{Op, Resource};
+use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, infos, lines};
+use crate::routes::{Declared, Route, Service};
+use std::sync::OnceLock;
+
+/// Every route, in the order requests are matched against them.
+pub fn table() -> &'static [Route] {
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+/// A handler made once for the life of the process (a closure over a
+/// declaration); the table holds it for ever, so it is never freed.
+fn leak(handler: impl Fn(&mut Ctx) -> crate::error::ApiResult<crate::http::ApiResponse> + Sync + 'static) -> Handler {
+    Box::leak(Box::new(handler))
+}
+
+/// A generated path pattern, kept for the life of the process.
+fn pattern(path: String) -> &'static str {
+    Box::leak(path.into_boxed_str())
+}
+
+fn build() -> Vec<Route> {
+    let mut routes = vec![Route::confd(Get, "/1.1/infos", &infos::get)];
+    for resource in RESOURCES {
+        routes.extend(resource_routes(resource));
+        for association in ASSOCIATIONS.iter().filter(|a| std::ptr::eq(a.owner, *resource)) {
+            routes.extend(owner_routes(association));
+        }
+        for association in ASSOCIATIONS.iter().filter(|a| std::ptr::eq(a.target, *resource)) {
+            routes.extend(reverse_route(association));
+        }
+    }
+    routes.extend(special_routes());
+    routes
+}
+
+fn resource_routes(resource: &'static Resource) -> Vec<Route> {
+    let collection = format!("/1.1/{}", resource.collection);
+    let one = pattern(format!("{collection}/{{{}}}", resource.param));
+    let collection = pattern(collection);
+    resource
+        .ops
+        .iter()
+        .map(|&op| {
+            let (method, path) = match op {
+                Op::List => (Get, collection),
+                Op::Create => (Post, collection),
+                Op::Get => (Get, one),
+                Op::Update => (Put, one),
+                Op::Delete => (Delete, one),
+            };
+            Route {
+                declared: Some(Declared::Resource(resource, op)),
+                ..Route::confd(method, path, leak(move |ctx| resource.serve(op, ctx)))
+            }
+        })
+        .collect()
+}
+
+fn association_route(
+    association: &'static Association,
+    op: AssociationOp,
+    method: Method,
+    path: &'static str,
+) -> Route {
+    Route {
+        declared: Some(Declared::Association(association, op)),
+        ..Route::confd(method, path, leak(move |ctx| association.serve(op, ctx)))
+    }
+}
+
+fn owner_routes(association: &'static Association) -> Vec<Route> {
+    let base = association.owner_path();
+    let one = pattern(format!("{base}/{{{}}}", association.target.param));
+    let base = pattern(base);
+    let dissociate_at = match association.shape {
+        Shape::Single => base,
+        Shape::Multiple => one,
+    };
+    vec![
+        association_route(association, AssociationOp::Read, Get, base),
+        association_route(association, AssociationOp::Associate, Post, base),
+        association_route(association, AssociationOp::Dissociate, Delete, dissociate_at),
+    ]
+}
+
+fn reverse_route(association: &'static Association) -> Option<Route> {
+    if association.reverse == Reverse::None {
+        return None;
+    }
+    let path = pattern(association.reverse_path()?);
+    Some(association_route(association, AssociationOp::ReadReverse, Get, path))
+}
+
+fn special_routes() -> Vec<Route> {
+    vec![
+        Route::confd(Get, "/1.1/lines/{line}/endpoints/sip", &lines::sip_of_line),
+        Route::confd(Put, "/1.1/lines/{line}/endpoints/sip/{sip}", &lines::associate_sip),
+        Route::confd(Delete, "/1.1/lines/{line}/endpoints/sip/{sip}", &lines::dissociate_sip),
+        Route::confd(Get, "/1.1/lines/{line}/endpoints/sccp", &lines::sccp_of_line),
+        Route::confd(Put, "/1.1/lines/{line}/endpoints/sccp/{sccp}", &lines::associate_sccp),
+        Route::confd(
+            Delete,
+            "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+            &lines::dissociate_sccp,
+        ),
+        Route::confd(Get, "/1.1/endpoints/sip/{sip}/lines", &lines::line_of_sip),
+        Route::confd(Get, "/1.1/endpoints/sccp/{sccp}/lines", &lines::line_of_sccp),
+        Route::confd(Get, "/1.1/lines/{line}/extension", &extensions::legacy_get),
+        Route::confd(Post, "/1.1/lines/{line}/extension", &extensions::legacy_associate),
+        Route::confd(Delete, "/1.1/lines/{line}/extension", &extensions::legacy_dissociate),
+        Route::auth(Post, "/0.1/token", token_api::create),
+        Route::auth(Get, "/0.1/token/{token}", token_api::check),
+        Route::auth(Head, "/0.1/token/{token}", token_api::check),
+        Route::auth(Delete, "/0.1/token/{token}", token_api::revoke),
+        Route::auth(Get, "/0.1/backends", token_api::backends),
+        // the API described (src/openapi), and its console on each listener
+        Route::confd_public(
+            Get,
+            "/1.1/api/api.json",
+            leak(|ctx| openapi::serve(Service::Confd, table(), ctx)),
+        ),
+        Route {
+            service: Service::Auth,
+            ..Route::confd_public(
+                Get,
+                "/0.1/api/api.json",
+                leak(|ctx| openapi::serve(Service::Auth, table(), ctx)),
+            )
+        },
+        Route::console(Service::Confd, "/api", &openapi::console::redirect),
+        Route::console(Service::Confd, "/api/", &openapi::console::page),
+        Route::console(Service::Confd, "/api/{file}", &openapi::console::file),
+        Route::console(Service::Auth, "/api", &openapi::console::redirect),
+        Route::console(Service::Auth, "/api/", &openapi::console::page),
+        Route::console(Service::Auth, "/api/{file}", &openapi::console::file),
+    ]
+}

@@ -1,0 +1,461 @@
+//! An association declared once: which resource owns it, which it points
+//! to, where it is stored, its shape (one target per owner, or a list), the
+//! reverse listing, and its rule hooks. The generic handlers here answer its
+//! routes with the reference's refusals and links on both sides, and guard
+//! the deletes of both resources ("Voicemail is associated with a User"), so
+//! that no resource file imports another to guard a delete.
+
+use super::fields::Field;
+use super::resource::{Resource, fields_json};
+use super::{ASSOCIATIONS, list_response};
+use crate::error::{ApiError, ApiResult, meta};
+use crate::handler::Ctx;
+use crate::http::ApiResponse;
+use rusqlite::OptionalExtension;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One target per owner: `GET|POST|DELETE /1.1/<owner>/{o}/<path>`,
+    /// the POST body naming the target.
+    Single,
+    /// A list per owner: `GET|POST /1.1/<owner>/{o}/<path>`, and
+    /// `DELETE /1.1/<owner>/{o}/<path>/{t}`.
+    Multiple,
+}
+
+/// The association seen from its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reverse {
+    None,
+    /// `GET /1.1/<target>/{t}/<path>`: the list of its owners.
+    List(&'static str),
+    /// `GET /1.1/<target>/{t}/<path>`: its one owner, or 404.
+    One(&'static str),
+}
+
+/// An association's own rules; `owner` and `target` are row ids.
+#[derive(Clone, Copy)]
+pub struct AssociationHooks {
+    /// Before associating, after both exist and before the generic
+    /// "already associated" refusals.
+    pub check: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    /// Instead of the plain `INSERT` of the two ids (to set extra columns).
+    pub insert: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    /// Before dissociating a pair that is associated.
+    pub check_dissociate: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    /// After associating or dissociating: what follows the association.
+    pub after: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+}
+
+impl AssociationHooks {
+    pub const NONE: AssociationHooks = AssociationHooks {
+        check: None,
+        insert: None,
+        check_dissociate: None,
+        after: None,
+    };
+}
+
+pub struct Association {
+    /// Name in messages: `UserVoicemail was not found`.
+    pub name: &'static str,
+    pub owner: &'static Resource,
+    pub target: &'static Resource,
+    /// The table holding one row per pair.
+    pub table: &'static str,
+    /// Its columns naming the owner and the target; also the keys of the
+    /// JSON object and of the POST body.
+    pub owner_key: &'static str,
+    pub target_key: &'static str,
+    /// Path under the owner: `voicemail` in `/1.1/users/{user}/voicemail`.
+    pub path: &'static str,
+    pub shape: Shape,
+    /// An owner has at most one target (always so for `Shape::Single`).
+    pub one_per_owner: bool,
+    /// A target has at most one owner.
+    pub one_per_target: bool,
+    pub reverse: Reverse,
+    /// Stored columns shown besides the two ids, read-only (`main_user`).
+    pub extra: &'static [Field],
+    /// ORDER BY of the lists (SQL over the table's columns).
+    pub order: &'static str,
+    /// Whether deleting an owner / a target is refused while associated.
+    pub guards_owner: bool,
+    pub guards_target: bool,
+    pub hooks: AssociationHooks,
+    /// What the association is, for the API description.
+    pub doc: &'static str,
+}
+
+/// The routes an association answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssociationOp {
+    /// the owner's target(s)
+    Read,
+    Associate,
+    Dissociate,
+    /// the target's owner(s)
+    ReadReverse,
+}
+
+/// One associated pair and its extra columns.
+struct Pair {
+    owner: i64,
+    target: i64,
+    extra: Map<String, Value>,
+}
+
+impl Association {
+    pub const BASE: Association = Association {
+        name: "",
+        owner: &Resource::BASE,
+        target: &Resource::BASE,
+        table: "",
+        owner_key: "",
+        target_key: "",
+        path: "",
+        shape: Shape::Single,
+        one_per_owner: true,
+        one_per_target: false,
+        reverse: Reverse::None,
+        extra: &[],
+        order: "rowid",
+        guards_owner: true,
+        guards_target: true,
+        hooks: AssociationHooks::NONE,
+        doc: "",
+    };
+
+    pub fn serve(&'static self, op: AssociationOp, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
+        match op {
+            AssociationOp::Read => self.read(ctx),
+            AssociationOp::Associate => self.associate(ctx),
+            AssociationOp::Dissociate => self.dissociate(ctx),
+            AssociationOp::ReadReverse => self.read_reverse(ctx),
+        }
+    }
+
+    /// `/1.1/<owner>/{o}/<path>`, as a route pattern.
+    pub fn owner_path(&self) -> String {
+        format!(
+            "/1.1/{}/{{{}}}/{}",
+            self.owner.collection, self.owner.param, self.path
+        )
+    }
+
+    /// `/1.1/<target>/{t}/<reverse path>`, when it has one.
+    pub fn reverse_path(&self) -> Option<String> {
+        match self.reverse {
+            Reverse::None => None,
+            Reverse::List(path) | Reverse::One(path) => Some(format!(
+                "/1.1/{}/{{{}}}/{path}",
+                self.target.collection, self.target.param
+            )),
+        }
+    }
+
+    fn single_owner(&self) -> bool {
+        self.one_per_owner || self.shape == Shape::Single
+    }
+
+    fn pairs(&self, ctx: &Ctx, column: &str, id: i64) -> ApiResult<Vec<Pair>> {
+        let mut columns = vec![self.owner_key, self.target_key];
+        columns.extend(self.extra.iter().map(|field| field.name));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {column} = ?1 ORDER BY {}",
+            columns.join(", "),
+            self.table,
+            self.order
+        );
+        let mut statement = ctx.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map([id], |row| {
+            let mut extra = Map::new();
+            fields_json(self.extra, row, 2, &mut extra)?;
+            Ok(Pair {
+                owner: row.get(0)?,
+                target: row.get(1)?,
+                extra,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn pair_json(&self, ctx: &Ctx, pair: Pair) -> Value {
+        let mut object = Map::new();
+        object.insert(self.owner_key.into(), Value::from(pair.owner));
+        object.insert(self.target_key.into(), Value::from(pair.target));
+        object.extend(pair.extra);
+        object.insert(
+            "links".into(),
+            Value::Array(vec![
+                self.owner.link(ctx, pair.owner),
+                self.target.link(ctx, pair.target),
+            ]),
+        );
+        Value::Object(object)
+    }
+
+    fn list_json(&self, ctx: &Ctx, pairs: Vec<Pair>) -> ApiResponse {
+        let items: Vec<Value> = pairs
+            .into_iter()
+            .map(|pair| self.pair_json(ctx, pair))
+            .collect();
+        list_response(items.len() as i64, items)
+    }
+
+    fn read(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let owner = self.owner.resolve_param(ctx)?;
+        let mut pairs = self.pairs(ctx, self.owner_key, owner)?;
+        match self.shape {
+            Shape::Multiple => Ok(self.list_json(ctx, pairs)),
+            Shape::Single if pairs.is_empty() => Err(ApiError::not_found_by(
+                self.name,
+                &[(self.owner_key, Value::from(owner))],
+            )),
+            Shape::Single => Ok(ApiResponse::json(
+                200,
+                &self.pair_json(ctx, pairs.remove(0)),
+            )),
+        }
+    }
+
+    fn read_reverse(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let target = self.target.resolve_param(ctx)?;
+        let mut pairs = self.pairs(ctx, self.target_key, target)?;
+        match self.reverse {
+            Reverse::One(_) if pairs.is_empty() => Err(ApiError::not_found_by(
+                self.name,
+                &[(self.target_key, Value::from(target))],
+            )),
+            Reverse::One(_) => Ok(ApiResponse::json(
+                200,
+                &self.pair_json(ctx, pairs.remove(0)),
+            )),
+            Reverse::List(_) | Reverse::None => Ok(self.list_json(ctx, pairs)),
+        }
+    }
+
+    /// POST: the body names the target by `target_key`.
+    fn associate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let owner = self.owner.resolve_param(ctx)?;
+        let body = ctx.json_body()?;
+        let known = |key: &str| {
+            key == self.owner_key
+                || key == self.target_key
+                || key == "links"
+                || self.extra.iter().any(|field| field.name == key)
+        };
+        if let Some(key) = body.keys().find(|key| !known(key)) {
+            return Err(ApiError::input(format!("unknown parameters: {key}")));
+        }
+        let target = self
+            .target
+            .body_reference(ctx, self.target_key, body.get(self.target_key))?;
+        if let Some(check) = self.hooks.check {
+            check(ctx, owner, target)?;
+        }
+        if self.single_owner()
+            && let Some(current) = self.pairs(ctx, self.owner_key, owner)?.first()
+        {
+            return Err(self.associated(self.owner, owner, self.target, current.target));
+        }
+        if self.one_per_target
+            && let Some(current) = self.pairs(ctx, self.target_key, target)?.first()
+        {
+            return Err(self.associated(self.target, target, self.owner, current.owner));
+        }
+        if self.pair_exists(ctx, owner, target)? {
+            return Err(self.associated(self.owner, owner, self.target, target));
+        }
+        match self.hooks.insert {
+            Some(insert) => insert(ctx, owner, target)?,
+            None => {
+                ctx.conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO {} ({}, {}) VALUES (?1, ?2)",
+                        self.table, self.owner_key, self.target_key
+                    ))?
+                    .execute([owner, target])?;
+            }
+        }
+        if let Some(after) = self.hooks.after {
+            after(ctx, owner, target)?;
+        }
+        let pair = self
+            .pairs(ctx, self.owner_key, owner)?
+            .into_iter()
+            .find(|pair| pair.target == target)
+            .ok_or_else(|| ApiError::Internal("the association was not stored".into()))?;
+        let mut location = format!("{}/{owner}/{}", self.owner.collection, self.path);
+        if self.shape == Shape::Multiple {
+            location = format!("{location}/{target}");
+        }
+        Ok(ctx.created_at(&location, &self.pair_json(ctx, pair)))
+    }
+
+    fn dissociate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let owner = self.owner.resolve_param(ctx)?;
+        match self.shape {
+            Shape::Multiple => {
+                let target = self.target.resolve_param(ctx)?;
+                self.dissociate_pair(ctx, owner, target)
+            }
+            Shape::Single => match self.pairs(ctx, self.owner_key, owner)?.first() {
+                Some(pair) => self.dissociate_pair(ctx, owner, pair.target),
+                None => Err(ApiError::not_found_by(
+                    self.name,
+                    &[(self.owner_key, Value::from(owner))],
+                )),
+            },
+        }
+    }
+
+    /// Removes the pair (404 when it is not associated), with its hooks.
+    pub fn dissociate_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<ApiResponse> {
+        if !self.pair_exists(ctx, owner, target)? {
+            return Err(ApiError::not_found_by(
+                self.name,
+                &[
+                    (self.owner_key, Value::from(owner)),
+                    (self.target_key, Value::from(target)),
+                ],
+            ));
+        }
+        if let Some(check) = self.hooks.check_dissociate {
+            check(ctx, owner, target)?;
+        }
+        ctx.conn
+            .prepare_cached(&format!(
+                "DELETE FROM {} WHERE {} = ?1 AND {} = ?2",
+                self.table, self.owner_key, self.target_key
+            ))?
+            .execute([owner, target])?;
+        if let Some(after) = self.hooks.after {
+            after(ctx, owner, target)?;
+        }
+        Ok(ApiResponse::no_content())
+    }
+
+    /// 200 with one associated pair.
+    pub fn read_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<ApiResponse> {
+        let pair = self
+            .pairs(ctx, self.owner_key, owner)?
+            .into_iter()
+            .find(|pair| pair.target == target)
+            .ok_or_else(|| {
+                ApiError::not_found_by(self.name, &[(self.owner_key, Value::from(owner))])
+            })?;
+        Ok(ApiResponse::json(200, &self.pair_json(ctx, pair)))
+    }
+
+    fn pair_exists(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<bool> {
+        Ok(ctx
+            .conn
+            .prepare_cached(&format!(
+                "SELECT 1 FROM {} WHERE {} = ?1 AND {} = ?2",
+                self.table, self.owner_key, self.target_key
+            ))?
+            .query_row([owner, target], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// `<This> is associated with a <Other> ('this_id': 1, 'other_id': 2)`.
+    fn associated(
+        &self,
+        this: &Resource,
+        this_id: i64,
+        other: &Resource,
+        other_id: i64,
+    ) -> ApiError {
+        let (this_key, other_key) = self.keys_of(this);
+        ApiError::resource(format!(
+            "{} is associated with a {} {}",
+            this.name,
+            other.name,
+            meta(&[
+                (this_key, Value::from(this_id)),
+                (other_key, Value::from(other_id))
+            ])
+        ))
+    }
+
+    /// (key of `side`, key of the other side).
+    fn keys_of(&self, side: &Resource) -> (&'static str, &'static str) {
+        if std::ptr::eq(side, self.owner) {
+            (self.owner_key, self.target_key)
+        } else {
+            (self.target_key, self.owner_key)
+        }
+    }
+
+    /// Refuses to delete `resource`'s row `id` while this association holds
+    /// it: `Line is associated with a User ('line_id': 1, 'user_ids': '2,3')`
+    /// (one id as a number where the side has at most one).
+    pub fn guard_delete(&self, ctx: &Ctx, resource: &Resource, id: i64) -> ApiResult<()> {
+        let as_owner = std::ptr::eq(resource, self.owner) && self.guards_owner;
+        let as_target = std::ptr::eq(resource, self.target) && self.guards_target;
+        for (holds, column, other, single) in [
+            (as_owner, self.owner_key, self.target, self.single_owner()),
+            (as_target, self.target_key, self.owner, self.one_per_target),
+        ] {
+            if !holds {
+                continue;
+            }
+            let pairs = self.pairs(ctx, column, id)?;
+            if pairs.is_empty() {
+                continue;
+            }
+            let (this_key, other_key) = self.keys_of(resource);
+            let mut others: Vec<i64> = pairs
+                .iter()
+                .map(|pair| {
+                    if column == self.owner_key {
+                        pair.target
+                    } else {
+                        pair.owner
+                    }
+                })
+                .collect();
+            others.sort_unstable();
+            let shown = if single {
+                (other_key.to_string(), Value::from(others[0]))
+            } else {
+                let joined: Vec<String> = others.iter().map(i64::to_string).collect();
+                (format!("{other_key}s"), Value::from(joined.join(",")))
+            };
+            return Err(ApiError::resource(format!(
+                "{} is associated with a {} {}",
+                resource.name,
+                other.name,
+                meta(&[(this_key, Value::from(id)), (shown.0.as_str(), shown.1)])
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The associations whose owner or target is `resource`, for resource hooks
+/// that must bring what hangs on an object up to date.
+pub fn of(resource: &Resource) -> impl Iterator<Item = &'static Association> + '_ {
+    ASSOCIATIONS
+        .iter()
+        .copied()
+        .filter(move |a| std::ptr::eq(a.owner, resource) || std::ptr::eq(a.target, resource))
+}
+
+/// The ids associated with `id` of `resource` through `association`.
+pub fn ids_of(association: &Association, ctx: &Ctx, resource: &Resource, id: i64) -> ApiResult<Vec<i64>> {
+    let owner_side = std::ptr::eq(resource, association.owner);
+    let column = if owner_side {
+        association.owner_key
+    } else {
+        association.target_key
+    };
+    Ok(association
+        .pairs(ctx, column, id)?
+        .into_iter()
+        .map(|pair| if owner_side { pair.target } else { pair.owner })
+        .collect())
+}
