@@ -5,12 +5,13 @@
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
-use xivo_confd::auth::Gate;
+use xivo_confd::api::table;
+use xivo_confd::auth::{Caller, Gate};
 use xivo_confd::config::Config;
 use xivo_confd::db::list::ListCache;
 use xivo_confd::http::{ApiRequest, ListenerKind, Method};
 use xivo_confd::resources::Ctx;
-use xivo_confd::routes::{self, Service};
+use xivo_confd::routes::{self, RouteHandler, Service};
 
 use crate::load::Random;
 
@@ -331,19 +332,22 @@ impl Dispatcher<'_> {
             peer: None,
             listener: ListenerKind::Http,
         };
-        let (route, params) = routes::find(Service::Confd, method, &request.path)
+        let (route, params) = routes::find(table(), Service::Confd, method, &request.path)
             .map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
         let mut ctx = Ctx {
             conn: self.conn,
             request: &request,
             params,
             base_url: "http://127.0.0.1".into(),
-            gate: &mut self.gate,
+            caller: Caller::Anyone,
             config: &self.config,
             lists: &self.lists,
         };
-        let response =
-            (route.handler)(&mut ctx).map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
+        let response = match route.handler {
+            RouteHandler::Confd(handler) => handler(&mut ctx),
+            RouteHandler::Auth(handler) => handler(&mut ctx, &mut self.gate),
+        }
+        .map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
         if response.body.is_empty() {
             return Ok(Value::Null);
         }

@@ -23,7 +23,9 @@ pub fn table() -> &'static [Route] {
 
 /// A handler made once for the life of the process (a closure over a
 /// declaration); the table holds it for ever, so it is never freed.
-fn leak(handler: impl Fn(&mut Ctx) -> crate::error::ApiResult<crate::http::ApiResponse> + Sync + 'static) -> Handler {
+fn leak(
+    handler: impl Fn(&mut Ctx) -> crate::error::ApiResult<crate::http::ApiResponse> + Sync + 'static,
+) -> Handler {
     Box::leak(Box::new(handler))
 }
 
@@ -36,10 +38,16 @@ fn build() -> Vec<Route> {
     let mut routes = vec![Route::confd(Get, "/1.1/infos", &infos::get)];
     for resource in RESOURCES {
         routes.extend(resource_routes(resource));
-        for association in ASSOCIATIONS.iter().filter(|a| std::ptr::eq(a.owner, *resource)) {
+        for association in ASSOCIATIONS
+            .iter()
+            .filter(|a| std::ptr::eq(a.owner, *resource))
+        {
             routes.extend(owner_routes(association));
         }
-        for association in ASSOCIATIONS.iter().filter(|a| std::ptr::eq(a.target, *resource)) {
+        for association in ASSOCIATIONS
+            .iter()
+            .filter(|a| std::ptr::eq(a.target, *resource))
+        {
             routes.extend(reverse_route(association));
         }
     }
@@ -93,7 +101,12 @@ fn owner_routes(association: &'static Association) -> Vec<Route> {
     vec![
         association_route(association, AssociationOp::Read, Get, base),
         association_route(association, AssociationOp::Associate, Post, base),
-        association_route(association, AssociationOp::Dissociate, Delete, dissociate_at),
+        association_route(
+            association,
+            AssociationOp::Dissociate,
+            Delete,
+            dissociate_at,
+        ),
     ]
 }
 
@@ -102,26 +115,59 @@ fn reverse_route(association: &'static Association) -> Option<Route> {
         return None;
     }
     let path = pattern(association.reverse_path()?);
-    Some(association_route(association, AssociationOp::ReadReverse, Get, path))
+    Some(association_route(
+        association,
+        AssociationOp::ReadReverse,
+        Get,
+        path,
+    ))
 }
 
 fn special_routes() -> Vec<Route> {
     vec![
         Route::confd(Get, "/1.1/lines/{line}/endpoints/sip", &lines::sip_of_line),
-        Route::confd(Put, "/1.1/lines/{line}/endpoints/sip/{sip}", &lines::associate_sip),
-        Route::confd(Delete, "/1.1/lines/{line}/endpoints/sip/{sip}", &lines::dissociate_sip),
-        Route::confd(Get, "/1.1/lines/{line}/endpoints/sccp", &lines::sccp_of_line),
-        Route::confd(Put, "/1.1/lines/{line}/endpoints/sccp/{sccp}", &lines::associate_sccp),
+        Route::confd(
+            Put,
+            "/1.1/lines/{line}/endpoints/sip/{sip}",
+            &lines::associate_sip,
+        ),
+        Route::confd(
+            Delete,
+            "/1.1/lines/{line}/endpoints/sip/{sip}",
+            &lines::dissociate_sip,
+        ),
+        Route::confd(
+            Get,
+            "/1.1/lines/{line}/endpoints/sccp",
+            &lines::sccp_of_line,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/lines/{line}/endpoints/sccp/{sccp}",
+            &lines::associate_sccp,
+        ),
         Route::confd(
             Delete,
             "/1.1/lines/{line}/endpoints/sccp/{sccp}",
             &lines::dissociate_sccp,
         ),
         Route::confd(Get, "/1.1/endpoints/sip/{sip}/lines", &lines::line_of_sip),
-        Route::confd(Get, "/1.1/endpoints/sccp/{sccp}/lines", &lines::line_of_sccp),
+        Route::confd(
+            Get,
+            "/1.1/endpoints/sccp/{sccp}/lines",
+            &lines::line_of_sccp,
+        ),
         Route::confd(Get, "/1.1/lines/{line}/extension", &extensions::legacy_get),
-        Route::confd(Post, "/1.1/lines/{line}/extension", &extensions::legacy_associate),
-        Route::confd(Delete, "/1.1/lines/{line}/extension", &extensions::legacy_dissociate),
+        Route::confd(
+            Post,
+            "/1.1/lines/{line}/extension",
+            &extensions::legacy_associate,
+        ),
+        Route::confd(
+            Delete,
+            "/1.1/lines/{line}/extension",
+            &extensions::legacy_dissociate,
+        ),
         Route::auth(Post, "/0.1/token", token_api::create),
         Route::auth(Get, "/0.1/token/{token}", token_api::check),
         Route::auth(Head, "/0.1/token/{token}", token_api::check),

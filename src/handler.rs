@@ -45,7 +45,8 @@ impl Ctx<'_> {
 
     /// 201 with the new object and its `Location` (a path under `/1.1/`).
     pub fn created_at(&self, path: &str, body: &Value) -> ApiResponse {
-        ApiResponse::json(201, body).with_header("Location", format!("{}/1.1/{path}", self.base_url))
+        ApiResponse::json(201, body)
+            .with_header("Location", format!("{}/1.1/{path}", self.base_url))
     }
 }
 

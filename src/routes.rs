@@ -188,7 +188,8 @@ mod tests {
 
     #[test]
     fn patterns_capture_segments() {
-        let (route, params) = find(table(), Service::Confd, Method::Get, "/1.1/users/42").expect("found");
+        let (route, params) =
+            find(table(), Service::Confd, Method::Get, "/1.1/users/42").expect("found");
         assert_eq!(route.path, "/1.1/users/{user}");
         assert_eq!(params, vec![("user", "42")]);
         assert!(matches!(

@@ -11,17 +11,17 @@
 //! queued behind one share its transaction, each in its own savepoint, and
 //! all are answered once the one commit is on disk.
 
+use crate::api;
+use crate::auth::Caller;
 use crate::auth::Gate;
 use crate::auth::acl;
 use crate::config::Config;
 use crate::db;
 use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
+use crate::handler::Ctx;
 use crate::http::listener::{self, Job, Limits};
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
-use crate::handler::Ctx;
-use crate::api;
-use crate::auth::Caller;
 use crate::routes::{self, Access, Params, Produces, RouteHandler, Service};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -691,10 +691,12 @@ mod tests {
             request.method = method;
             request.method_name = method.as_str().into();
             request.path = "/1.1/contexts".into();
-            match self
-                .worker
-                .run_handler(&request, Access::Public, vec![], RouteHandler::Confd(handler))
-            {
+            match self.worker.run_handler(
+                &request,
+                Access::Public,
+                vec![],
+                RouteHandler::Confd(handler),
+            ) {
                 Ok(response) => response,
                 Err(error) => self.worker.render_error(error, Service::Confd),
             }

@@ -1,15 +1,15 @@
 //! The token API, compatible with xivo-auth 0.1: `POST /0.1/token`,
 //! `GET|HEAD|DELETE /0.1/token/{token}`, `GET /0.1/backends`.
 
+use super::Gate;
 use super::secrets::{constant_time_eq, is_uuid_shaped, verify_password};
 use super::tokens::{self, Token};
 use super::webservice;
 use super::{acl, basic_credentials};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiResponse, Method};
 use crate::handler::Ctx;
 use crate::http::json::parse_object;
-use super::Gate;
+use crate::http::{ApiResponse, Method};
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 

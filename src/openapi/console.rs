@@ -6,8 +6,8 @@
 
 use super::api_of;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ApiResponse;
 use crate::handler::Ctx;
+use crate::http::ApiResponse;
 use crate::server::service_of;
 
 const PAGE: &str = include_str!("console.html");

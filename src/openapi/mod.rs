@@ -17,18 +17,18 @@ use crate::auth::acl;
 use crate::config::Config;
 use crate::db::list::ListSpec;
 use crate::error::ApiResult;
-use crate::http::{ApiResponse, Method};
 use crate::handler::Ctx;
 use crate::http::Method::{Delete, Get, Post};
+use crate::http::{ApiResponse, Method};
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::fields::{Field, Kind};
 use crate::resources::resource::{Op, Resource};
 use crate::resources::{ASSOCIATIONS, RESOURCES};
 use crate::routes::{self, Access, Declared, Route, Service};
-use std::sync::OnceLock;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 /// A resource as the description shows it: its declaration, as it is, and
 /// what a declaration cannot say.
@@ -250,7 +250,10 @@ pub fn doc_for(route: &Route) -> Option<&'static Doc> {
 /// one (with its notes), else one whose words come from the field docs.
 pub fn model_of(resource: &'static Resource) -> &'static Model {
     static DERIVED: OnceLock<Vec<Model>> = OnceLock::new();
-    if let Some(model) = docs::MODELS.iter().find(|m| std::ptr::eq(m.resource, resource)) {
+    if let Some(model) = docs::MODELS
+        .iter()
+        .find(|m| std::ptr::eq(m.resource, resource))
+    {
         return model;
     }
     let derived = DERIVED.get_or_init(|| {
@@ -744,7 +747,8 @@ fn success_response(reply: Reply) -> (u16, Value) {
             json!({"description": "Done", "schema": reference(name)}),
         ),
         Reply::Pair(status, association) => {
-            let mut reply = json!({"description": "The association", "schema": reference(association.name)});
+            let mut reply =
+                json!({"description": "The association", "schema": reference(association.name)});
             if status == 201 {
                 reply["headers"] = json!({"Location": {"type": "string", "description": "The association's URL."}});
             }
@@ -940,7 +944,11 @@ fn field_schema(field: &Field, note: Option<&Note>, default: Option<Value>) -> V
         schema["x-nullable"] = Value::Bool(true);
     }
     let one_of = note.map_or(field.one_of, |n| n.one_of);
-    let one_of = if one_of.is_empty() { field.one_of } else { one_of };
+    let one_of = if one_of.is_empty() {
+        field.one_of
+    } else {
+        one_of
+    };
     if !one_of.is_empty() {
         schema["enum"] = json!(one_of);
     }
@@ -1067,12 +1075,7 @@ mod tests {
             let served: BTreeSet<String> = crate::api::table()
                 .iter()
                 .filter(|route| route.service == service)
-                .filter(|route| {
-                    !matches!(
-                        doc_for(route).map(|d| d.reply),
-                        Some(Reply::Page)
-                    )
-                })
+                .filter(|route| !matches!(doc_for(route).map(|d| d.reply), Some(Reply::Page)))
                 .map(|route| route_name(route.method, route.path))
                 .collect();
             let not_described: Vec<&String> = served.difference(&described).collect();
@@ -1107,10 +1110,7 @@ mod tests {
             for name in path_names(route.path) {
                 assert!(
                     path_parameter(name).get("description").is_some()
-                        || matches!(
-                            doc_for(route).map(|d| d.reply),
-                            Some(Reply::Page)
-                        ),
+                        || matches!(doc_for(route).map(|d| d.reply), Some(Reply::Page)),
                     "{{{name}}} in {} is described by no resource nor PATH_PARAMS (src/openapi/docs.rs)",
                     route.path
                 );

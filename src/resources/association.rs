@@ -5,13 +5,14 @@
 //! the deletes of both resources ("Voicemail is associated with a User"), so
 //! that no resource file imports another to guard a delete.
 
-use super::fields::Field;
+use super::fields::{Field, Mode, Values};
 use super::resource::{Resource, fields_json};
 use super::{ASSOCIATIONS, list_response};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::handler::Ctx;
 use crate::http::ApiResponse;
 use rusqlite::OptionalExtension;
+use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,18 +35,21 @@ pub enum Reverse {
     One(&'static str),
 }
 
+/// A rule on a pair: (owner id, target id).
+pub type PairHook = fn(&Ctx, i64, i64) -> ApiResult<()>;
+
 /// An association's own rules; `owner` and `target` are row ids.
 #[derive(Clone, Copy)]
 pub struct AssociationHooks {
     /// Before associating, after both exist and before the generic
     /// "already associated" refusals.
-    pub check: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    pub check: Option<PairHook>,
     /// Instead of the plain `INSERT` of the two ids (to set extra columns).
-    pub insert: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    pub insert: Option<PairHook>,
     /// Before dissociating a pair that is associated.
-    pub check_dissociate: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    pub check_dissociate: Option<PairHook>,
     /// After associating or dissociating: what follows the association.
-    pub after: Option<fn(&Ctx, i64, i64) -> ApiResult<()>>,
+    pub after: Option<PairHook>,
 }
 
 impl AssociationHooks {
@@ -78,6 +82,8 @@ pub struct Association {
     pub reverse: Reverse,
     /// Stored columns shown besides the two ids, read-only (`main_user`).
     pub extra: &'static [Field],
+    /// Stored columns a POST body may set (`enabled`), shown after `extra`.
+    pub fields: &'static [Field],
     /// ORDER BY of the lists (SQL over the table's columns).
     pub order: &'static str,
     /// Whether deleting an owner / a target is refused while associated.
@@ -120,6 +126,7 @@ impl Association {
         one_per_target: false,
         reverse: Reverse::None,
         extra: &[],
+        fields: &[],
         order: "rowid",
         guards_owner: true,
         guards_target: true,
@@ -162,6 +169,7 @@ impl Association {
     fn pairs(&self, ctx: &Ctx, column: &str, id: i64) -> ApiResult<Vec<Pair>> {
         let mut columns = vec![self.owner_key, self.target_key];
         columns.extend(self.extra.iter().map(|field| field.name));
+        columns.extend(self.fields.iter().map(|field| field.name));
         let sql = format!(
             "SELECT {} FROM {} WHERE {column} = ?1 ORDER BY {}",
             columns.join(", "),
@@ -172,6 +180,7 @@ impl Association {
         let rows = statement.query_map([id], |row| {
             let mut extra = Map::new();
             fields_json(self.extra, row, 2, &mut extra)?;
+            fields_json(self.fields, row, 2 + self.extra.len(), &mut extra)?;
             Ok(Pair {
                 owner: row.get(0)?,
                 target: row.get(1)?,
@@ -245,10 +254,14 @@ impl Association {
                 || key == self.target_key
                 || key == "links"
                 || self.extra.iter().any(|field| field.name == key)
+                || self.fields.iter().any(|field| field.name == key)
         };
         if let Some(key) = body.keys().find(|key| !known(key)) {
             return Err(ApiError::input(format!("unknown parameters: {key}")));
         }
+        let mut given = body.clone();
+        given.retain(|key, _| self.fields.iter().any(|field| field.name == key));
+        let values = super::fields::validate(self.fields, &[], &given, Mode::Create)?;
         let target = self
             .target
             .body_reference(ctx, self.target_key, body.get(self.target_key))?;
@@ -271,12 +284,12 @@ impl Association {
         match self.hooks.insert {
             Some(insert) => insert(ctx, owner, target)?,
             None => {
-                ctx.conn
-                    .prepare_cached(&format!(
-                        "INSERT INTO {} ({}, {}) VALUES (?1, ?2)",
-                        self.table, self.owner_key, self.target_key
-                    ))?
-                    .execute([owner, target])?;
+                let mut row: Values = vec![
+                    (self.owner_key, SqlValue::Integer(owner)),
+                    (self.target_key, SqlValue::Integer(target)),
+                ];
+                row.extend(values);
+                super::insert(ctx.conn, self.table, &row)?;
             }
         }
         if let Some(after) = self.hooks.after {
@@ -446,7 +459,12 @@ pub fn of(resource: &Resource) -> impl Iterator<Item = &'static Association> + '
 }
 
 /// The ids associated with `id` of `resource` through `association`.
-pub fn ids_of(association: &Association, ctx: &Ctx, resource: &Resource, id: i64) -> ApiResult<Vec<i64>> {
+pub fn ids_of(
+    association: &Association,
+    ctx: &Ctx,
+    resource: &Resource,
+    id: i64,
+) -> ApiResult<Vec<i64>> {
     let owner_side = std::ptr::eq(resource, association.owner);
     let column = if owner_side {
         association.owner_key

@@ -355,7 +355,6 @@ fn check_secret(value: &str) -> Result<(), String> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,9 @@ pub struct Field {
     pub refers: Option<Refers>,
     /// What the field is, for the API description.
     pub doc: &'static str,
+    /// The words after "Should be" of a wrong-type error, when the kind's
+    /// own are not the reference's (`a unicode string`).
+    pub expects: Option<&'static str>,
 }
 
 impl Field {
@@ -103,6 +106,7 @@ impl Field {
             one_of: &[],
             refers: None,
             doc: "",
+            expects: None,
         }
     }
 
@@ -117,6 +121,7 @@ impl Field {
             one_of: &[],
             refers: None,
             doc: "",
+            expects: None,
         }
     }
 
@@ -131,6 +136,7 @@ impl Field {
             one_of: &[],
             refers: None,
             doc: "",
+            expects: None,
         }
     }
 
@@ -145,6 +151,7 @@ impl Field {
             one_of: &[],
             refers: None,
             doc: "",
+            expects: None,
         }
     }
 
@@ -177,6 +184,17 @@ impl Field {
 
     pub const fn refers(mut self, refers: Refers) -> Field {
         self.refers = Some(refers);
+        self
+    }
+
+    /// null accepted (clears the value), even for a boolean or an integer.
+    pub const fn nullable(mut self) -> Field {
+        self.nullable = true;
+        self
+    }
+
+    pub const fn expects(mut self, words: &'static str) -> Field {
+        self.expects = Some(words);
         self
     }
 
@@ -340,6 +358,7 @@ fn field_error(field: &Field, message: String) -> ApiError {
 
 fn wrong_type(field: &Field) -> ApiError {
     let expected = match field.kind {
+        _ if field.expects.is_some() => field.expects.unwrap_or_default(),
         Kind::Text { .. } => "a string",
         Kind::Bool => "a boolean",
         Kind::Int { min, .. } if min >= 0 => "a positive integer",

@@ -40,17 +40,22 @@ impl Op {
     pub const ALL: &'static [Op] = &[Op::List, Op::Create, Op::Get, Op::Update, Op::Delete];
 }
 
+/// Checks or fills a body's values; the id is None on create.
+pub type WriteHook = fn(&Ctx, Option<i64>, &mut Values) -> ApiResult<()>;
+/// Runs after a row was written.
+pub type WrittenHook = fn(&Ctx, i64, Mode) -> ApiResult<()>;
+
 /// A resource's own rules, run by the generic handlers. `id` is None on
 /// create. Each is optional.
 #[derive(Clone, Copy)]
 pub struct Hooks {
     /// After validation, the references and the uniqueness sets: more
     /// checks, values to fill in or take out.
-    pub before_write: Option<fn(&Ctx, Option<i64>, &mut Values) -> ApiResult<()>>,
+    pub before_write: Option<WriteHook>,
     /// Instead of the plain `INSERT` of the values.
     pub insert: Option<fn(&Ctx, &Values) -> ApiResult<i64>>,
     /// After the row was written: what follows it elsewhere.
-    pub after_write: Option<fn(&Ctx, i64, Mode) -> ApiResult<()>>,
+    pub after_write: Option<WrittenHook>,
     /// After the generic guards, before the row goes.
     pub before_delete: Option<fn(&Ctx, i64) -> ApiResult<()>>,
     /// Instead of the plain `DELETE` of the row.
@@ -353,7 +358,10 @@ impl Resource {
     /// (on update, what the body leaves out is the row's current value).
     fn check_unique(&self, ctx: &Ctx, values: &Values, own_id: Option<i64>) -> ApiResult<()> {
         for set in self.unique {
-            if !set.iter().any(|column| super::value_of(values, column).is_some()) {
+            if !set
+                .iter()
+                .any(|column| super::value_of(values, column).is_some())
+            {
                 continue;
             }
             let mut wanted = Vec::with_capacity(set.len());
