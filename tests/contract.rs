@@ -11,10 +11,11 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Client, Request, TestServer};
+use common::{ADMIN, ADMIN_PASSWORD, Client, Fixtures, Request, TestServer};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+use xivo_confd::resources::users::USERS;
 
 /// Cases per operation in each generating phase.
 const EXAMPLES: u32 = 20;
@@ -62,17 +63,25 @@ fn schemathesis(dir: &Path, spec_url: &str, config: &str, extra: &[&str]) {
     assert!(stdout.contains("Tested:"), "{stdout}\n{stderr}");
 }
 
-/// The canonical flow's objects, by path parameter name.
-fn fixtures(client: &mut Client, token: &str, exten: &str) -> Vec<(&'static str, Value)> {
-    let flow = common::canonical_flow(client, token, &format!("contract{exten}"), exten);
-    vec![
-        ("user", Value::from(flow.user_uuid)),
-        ("line", Value::from(flow.line)),
-        ("sip", Value::from(flow.sip)),
-        ("sccp", Value::from(flow.sccp)),
-        ("extension", Value::from(flow.extension)),
-        ("context", Value::from(flow.context)),
-    ]
+/// An object for every path parameter of the declared resources (by uuid
+/// where it has one), by parameter name.
+fn fixtures(
+    client: &mut Client,
+    token: &str,
+    exten: &str,
+    used: &mut u64,
+) -> Vec<(&'static str, Value)> {
+    let context = format!("contract{exten}");
+    let fixtures = Fixtures::make(client, token, &context, exten, used);
+    fixtures
+        .ids
+        .keys()
+        .map(|&name| {
+            let named = fixtures.named(name, true);
+            let value = named.parse::<i64>().map_or(Value::from(named), Value::from);
+            (name, value)
+        })
+        .collect()
 }
 
 /// `"path.name" = value` lines for a schemathesis config.
@@ -90,8 +99,9 @@ fn the_confd_api_keeps_its_description() {
     let mut client = server.https_client();
     // every path parameter names a real object; DELETEs get a set of their
     // own, so they do not take the others' away early in the run
-    let kept = fixtures(&mut client, &token, "1500");
-    let deleted = fixtures(&mut client, &token, "1501");
+    let mut used = 0;
+    let kept = fixtures(&mut client, &token, "1500", &mut used);
+    let deleted = fixtures(&mut client, &token, "1501", &mut used);
     let config = format!(
         "[parameters]\n{}\n\
          [[operations]]\ninclude-method = \"DELETE\"\n[operations.parameters]\n{}",
@@ -110,10 +120,14 @@ fn the_confd_api_keeps_its_description() {
     // the DELETEs did take their own set
     let uuid = kept
         .iter()
-        .find(|(name, _)| *name == "user")
+        .find(|(name, _)| *name == USERS.param)
         .map(|(_, uuid)| uuid);
-    let user = format!("/1.1/users/{}", uuid.and_then(Value::as_str).expect("uuid"));
-    let response = client.send(Request::get(&user).token(&token));
+    let uuid = uuid.and_then(Value::as_str).expect("uuid");
+    let user = format!("/1.1/{}/{uuid}", USERS.collection);
+    // on a new connection: the run outlasts the keep-alive idle limit
+    let response = server
+        .https_client()
+        .send(Request::get(&user).token(&token));
     assert_eq!(response.status, 200, "{}", response.text());
 }
 

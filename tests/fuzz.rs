@@ -14,13 +14,21 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Client, Request, Response, TestServer, base64};
+use common::{
+    ADMIN, ADMIN_PASSWORD, Client, Fixtures, Request, Response, TestServer, base64, fill_unique,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::panic::AssertUnwindSafe;
+use xivo_confd::http::Method;
+use xivo_confd::resources::association::Association;
+use xivo_confd::resources::resource::{Op, Resource};
+use xivo_confd::resources::{ASSOCIATIONS, RESOURCES, extensions};
+use xivo_confd::routes::Service;
 
 /// Cases per property; PROPTEST_CASES overrides.
 const CASES: u32 = 250;
@@ -31,30 +39,18 @@ const PANIC_MARK: &str = "panic in thread";
 // ---------------------------------------------------------------------------
 // The server under test, its fixtures and the checks every answer must pass
 
-/// Objects made before fuzzing, so paths with `{user}`, `{line}`... name
-/// something real.
-struct Fixtures {
-    user: i64,
-    user_uuid: String,
-    /// a line with a SIP endpoint, an extension and `user` on it
-    line: i64,
-    sip: i64,
-    extension: i64,
-    /// a line with nothing on it, and an extension on no line: what the
-    /// association POSTs can take
-    free_line: i64,
-    free_extension: i64,
-    sccp: i64,
-    context: i64,
-}
-
 struct Target {
     server: TestServer,
     token: String,
     https: RefCell<Client>,
     http: RefCell<Client>,
     auth: RefCell<Client>,
+    /// objects made before fuzzing, so that every `{name}` of a path names
+    /// something real
     fixtures: Fixtures,
+    /// per association (by name), an object of its target associated with
+    /// nothing: what its POST can take
+    free_targets: BTreeMap<&'static str, String>,
     /// the served descriptions, for field names, list routes and bodies
     confd_spec: Value,
     auth_spec: Value,
@@ -83,7 +79,16 @@ impl Target {
             .auth_client()
             .send(Request::get("/0.1/api/api.json"))
             .json();
-        let fixtures = make_fixtures(&mut https, &token);
+        let mut used = 0;
+        let fixtures = Fixtures::make(&mut https, &token, "fuzzing", "1000", &mut used);
+        let free_targets = ASSOCIATIONS
+            .iter()
+            .map(|association| {
+                let free =
+                    common::create_example(&mut https, &token, association.target, &mut used);
+                (association.name, common::id_of(&free))
+            })
+            .collect();
         Target {
             https: RefCell::new(https),
             http: RefCell::new(server.http_client()),
@@ -91,9 +96,10 @@ impl Target {
             server,
             token,
             fixtures,
+            free_targets,
             confd_spec,
             auth_spec,
-            counter: Cell::new(0),
+            counter: Cell::new(used),
         }
     }
 
@@ -136,20 +142,7 @@ impl Target {
 
     /// `/1.1/users/{user}/lines` with the fixtures' ids in place.
     fn concrete(&self, pattern: &str) -> String {
-        let f = &self.fixtures;
-        pattern
-            .split('/')
-            .map(|word| match word {
-                "{user}" => f.user.to_string(),
-                "{line}" => f.line.to_string(),
-                "{sip}" => f.sip.to_string(),
-                "{sccp}" => f.sccp.to_string(),
-                "{extension}" => f.extension.to_string(),
-                "{context}" => f.context.to_string(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("/")
+        self.fixtures.concrete(pattern)
     }
 
     /// The server answers a plain request on new connections, and logged no panic.
@@ -217,31 +210,6 @@ impl Target {
 fn log_tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-fn make_fixtures(client: &mut Client, token: &str) -> Fixtures {
-    let flow = common::canonical_flow(client, token, "fuzzing", "1000");
-    let mut create = |path: &str, body: Value| -> i64 {
-        let response = client.send(Request::post(path, &body.to_string()).token(token));
-        assert_eq!(response.status, 201, "{path}: {}", response.text());
-        response.json()["id"].as_i64().expect("id")
-    };
-    let free_line = create("/1.1/lines", json!({"context": "default"}));
-    let free_extension = create(
-        "/1.1/extensions",
-        json!({"exten": "1001", "context": "default"}),
-    );
-    Fixtures {
-        user: flow.user,
-        user_uuid: flow.user_uuid,
-        line: flow.line,
-        sip: flow.sip,
-        extension: flow.extension,
-        free_line,
-        free_extension,
-        sccp: flow.sccp,
-        context: flow.context,
-    }
 }
 
 /// Never a 5xx; a 4xx body is the error shape of the listener's API.
@@ -855,12 +823,19 @@ struct BodyOperation {
     round_trip: bool,
 }
 
-/// The operations with a body, from the description, each with a valid
-/// body to mutate. `{unique}` in a base body is replaced at send time.
+/// Undeclared routes that serve a declared association's POST at a path of
+/// their own (`special_routes` in `src/api.rs`).
+static SPECIAL_ASSOCIATION_POSTS: &[(&str, &Association)] =
+    &[("/1.1/lines/{line}/extension", &extensions::LINE_EXTENSIONS)];
+
+/// The operations with a body, derived from the declarations, each with a
+/// valid body to mutate and its definition from the description: every
+/// create (the resource's example), every update (`{}`), every association
+/// POST (a free target). `{unique}` in a base body is replaced at send time.
 fn field_operations(target: &Target) -> Vec<BodyOperation> {
-    let f = &target.fixtures;
     let spec = &target.confd_spec;
-    let definition = |method: &str, path: &str| -> Vec<(String, Value)> {
+    let definition = |method: &str, pattern: &str| -> Vec<(String, Value)> {
+        let path = pattern.trim_start_matches("/1.1");
         let parameters = spec["paths"][path][method]["parameters"]
             .as_array()
             .unwrap_or_else(|| panic!("{method} {path} is described"));
@@ -878,73 +853,69 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
             .collect()
     };
     let operation =
-        |method: &'static str, path: &str, concrete: String, base: Value| BodyOperation {
+        |method: &'static str, pattern: &str, path: String, base: Value| BodyOperation {
             method,
-            fields: definition(&method.to_lowercase(), path),
-            round_trip: method == "POST"
-                && base.get("line_id").is_none()
-                && base.get("extension_id").is_none(),
-            path: concrete,
+            fields: definition(&method.to_lowercase(), pattern),
+            // a create on a collection makes an object of its own
+            round_trip: method == "POST" && RESOURCES.iter().any(|r| pattern == collection_of(r)),
+            path,
             base,
         };
-    let collection = |path: &str, base: Value| operation("POST", path, format!("/1.1{path}"), base);
-    let one = |path: &str| {
+    let associate = |pattern: &str, association: &Association| {
+        let free = &target.free_targets[association.name];
+        let id: i64 = free.parse().expect("numeric id");
         operation(
-            "PUT",
-            path,
-            target.concrete(&format!("/1.1{path}")),
-            json!({}),
+            "POST",
+            pattern,
+            // the owner by uuid where it has one
+            target.fixtures.concrete_by_uuid(pattern),
+            json!({ association.target_key: id }),
         )
     };
-    vec![
-        collection("/users", json!({"firstname": "Fuzz {unique}"})),
-        one("/users/{user}"),
-        collection("/contexts", json!({"name": "fz{unique}"})),
-        one("/contexts/{context}"),
-        collection("/lines", json!({"context": "default"})),
-        one("/lines/{line}"),
-        collection("/lines_sip", json!({"context": "default"})),
-        one("/lines_sip/{line}"),
-        collection("/endpoints/sip", json!({})),
-        one("/endpoints/sip/{sip}"),
-        collection("/endpoints/sccp", json!({})),
-        one("/endpoints/sccp/{sccp}"),
-        collection(
-            "/extensions",
-            json!({"exten": "1{unique}", "context": "default"}),
-        ),
-        one("/extensions/{extension}"),
-        operation(
-            "POST",
-            "/users/{user}/lines",
-            format!("/1.1/users/{}/lines", f.user_uuid),
-            json!({"line_id": f.free_line}),
-        ),
-        operation(
-            "POST",
-            "/lines/{line}/extensions",
-            format!("/1.1/lines/{}/extensions", f.free_line),
-            json!({"extension_id": f.free_extension}),
-        ),
-        operation(
-            "POST",
-            "/lines/{line}/extension",
-            format!("/1.1/lines/{}/extension", f.free_line),
-            json!({"extension_id": f.free_extension}),
-        ),
-    ]
+    let mut operations = Vec::new();
+    for resource in RESOURCES {
+        let collection = collection_of(resource);
+        if resource.ops.contains(&Op::Create) {
+            let example = common::example_of(resource);
+            operations.push(operation("POST", &collection, collection.clone(), example));
+        }
+        if resource.ops.contains(&Op::Update) {
+            let one = format!("{collection}/{{{}}}", resource.param);
+            operations.push(operation("PUT", &one, target.concrete(&one), json!({})));
+        }
+    }
+    for association in ASSOCIATIONS {
+        operations.push(associate(&association.owner_path(), association));
+    }
+    for (pattern, association) in SPECIAL_ASSOCIATION_POSTS {
+        operations.push(associate(pattern, association));
+    }
+    // an undeclared route that takes a body must be in the hand list above
+    for route in xivo_confd::api::table() {
+        let method = route.method.as_str().to_lowercase();
+        let path = route.path.trim_start_matches("/1.1");
+        let takes_body = spec["paths"][path][&method]["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "body"));
+        let listed = SPECIAL_ASSOCIATION_POSTS
+            .iter()
+            .any(|(pattern, _)| *pattern == route.path);
+        assert!(
+            route.declared.is_some()
+                || route.service != Service::Confd
+                || ![Method::Post, Method::Put].contains(&route.method)
+                || !takes_body
+                || listed,
+            "{method} {} takes a body: give it a base body in tests/fuzz.rs",
+            route.path
+        );
+    }
+    operations
 }
 
-/// Fills `{unique}` placeholders with a number not used before.
-fn fill_unique(value: &mut Value, unique: u64) {
-    match value {
-        Value::String(text) if text.contains("{unique}") => {
-            // three digits: extensions stay inside the default range 1000-1999
-            *text = text.replace("{unique}", &format!("{:03}", 2 + unique % 998));
-        }
-        Value::Object(map) => map.values_mut().for_each(|v| fill_unique(v, unique)),
-        _ => {}
-    }
+/// `/1.1/<collection>`
+fn collection_of(resource: &Resource) -> String {
+    format!("/1.1/{}", resource.collection)
 }
 
 #[test]
@@ -997,8 +968,7 @@ fn fixtures_take_back_what_they_show(
     listener: Listener,
     change: &str,
 ) -> Result<(), TestCaseError> {
-    for pattern in FIXTURE_OBJECTS {
-        let path = target.concrete(pattern);
+    for path in fixture_objects(target) {
         let get = || Request::get(&path).token(&target.token);
         let shown = exchange(target, listener, get())?;
         prop_assert_eq!(shown.status, 200, "GET {}: {}", path, shown.text());
@@ -1025,16 +995,16 @@ fn fixtures_take_back_what_they_show(
     Ok(())
 }
 
-/// The fixtures' own paths, for GET-then-PUT.
-const FIXTURE_OBJECTS: &[&str] = &[
-    "/1.1/users/{user}",
-    "/1.1/lines/{line}",
-    "/1.1/lines_sip/{line}",
-    "/1.1/endpoints/sip/{sip}",
-    "/1.1/endpoints/sccp/{sccp}",
-    "/1.1/extensions/{extension}",
-    "/1.1/contexts/{context}",
-];
+/// The fixtures' own paths, for GET-then-PUT: every declared resource that
+/// serves both, at its fixture.
+fn fixture_objects(target: &Target) -> Vec<String> {
+    RESOURCES
+        .iter()
+        .filter(|r| r.ops.contains(&Op::Get) && r.ops.contains(&Op::Update))
+        .filter(|r| target.fixtures.ids.contains_key(r.param))
+        .map(|r| target.concrete(&format!("{}/{{{}}}", collection_of(r), r.param)))
+        .collect()
+}
 
 /// What a create accepted can be read back, PUT back unchanged, and deleted.
 fn round_trip(
@@ -1419,13 +1389,10 @@ fn path_segment(fixtures: &Fixtures) -> BoxedStrategy<String> {
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain([
-        fixtures.user.to_string(),
-        fixtures.user_uuid.clone(),
-        fixtures.user_uuid.to_uppercase(),
-        fixtures.line.to_string(),
-        fixtures.sip.to_string(),
-    ])
+    // the fixtures' ids and uuids, uuids in upper case too
+    .chain(fixtures.ids.values().cloned())
+    .chain(fixtures.uuids.values().cloned())
+    .chain(fixtures.uuids.values().map(|uuid| uuid.to_uppercase()))
     .collect();
     prop_oneof![
         6 => prop::sample::select(known),

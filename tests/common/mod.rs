@@ -5,12 +5,15 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use xivo_confd::resources::resource::{Op, Resource};
+use xivo_confd::resources::{RESOURCES, contexts, endpoints, extensions, lines, users};
 
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "proformatique";
@@ -646,4 +649,152 @@ pub fn canonical_flow(client: &mut Client, token: &str, context: &str, exten: &s
         extension,
         context,
     }
+}
+
+impl Flow {
+    /// Its objects, by the path parameter naming them.
+    pub fn ids(&self) -> [(&'static str, i64); 6] {
+        [
+            (users::USERS.param, self.user),
+            (lines::LINES.param, self.line),
+            (endpoints::SIP.param, self.sip),
+            (endpoints::SCCP.param, self.sccp),
+            (extensions::EXTENSIONS.param, self.extension),
+            (contexts::CONTEXTS.param, self.context),
+        ]
+    }
+}
+
+/// A real object for every path parameter of the declared resources: the
+/// canonical flow's, then, for each resource of `RESOURCES` whose parameter
+/// names none yet, one created from its example.
+pub struct Fixtures {
+    /// path parameter (`user`) -> id
+    pub ids: BTreeMap<&'static str, String>,
+    /// the same objects' uuids, for resources a path may name by uuid
+    pub uuids: BTreeMap<&'static str, String>,
+}
+
+impl Fixtures {
+    /// `context` and `exten` as for `canonical_flow`; `used` counts the
+    /// `{unique}` numbers taken.
+    pub fn make(
+        client: &mut Client,
+        token: &str,
+        context: &str,
+        exten: &str,
+        used: &mut u64,
+    ) -> Fixtures {
+        let flow = canonical_flow(client, token, context, exten);
+        let mut ids: BTreeMap<&'static str, String> = flow
+            .ids()
+            .into_iter()
+            .map(|(name, id)| (name, id.to_string()))
+            .collect();
+        for resource in RESOURCES {
+            if !ids.contains_key(resource.param) && resource.ops.contains(&Op::Create) {
+                let created = create_example(client, token, resource, used);
+                ids.insert(resource.param, id_of(&created));
+            }
+        }
+        let mut uuids = BTreeMap::new();
+        for resource in RESOURCES.iter().filter(|r| r.by_uuid) {
+            let Some(id) = ids.get(resource.param) else {
+                continue;
+            };
+            let path = format!("/1.1/{}/{id}", resource.collection);
+            let shown = client.send(Request::get(&path).token(token));
+            assert_eq!(shown.status, 200, "GET {path}: {}", shown.text());
+            let uuid = shown.json()["uuid"].as_str().map(str::to_string);
+            uuids.insert(resource.param, uuid.expect("uuid"));
+        }
+        Fixtures { ids, uuids }
+    }
+
+    /// The fixture of `{name}`: its uuid if asked and it has one, else its id.
+    pub fn named(&self, name: &str, by_uuid: bool) -> &str {
+        let uuid = self.uuids.get(name).filter(|_| by_uuid);
+        uuid.or_else(|| self.ids.get(name)).unwrap_or_else(|| {
+            panic!(
+                "no fixture for {{{name}}}: the resource it names needs Op::Create \
+                 and a valid example in its declaration"
+            )
+        })
+    }
+
+    /// `/1.1/users/{user}/lines` with every `{name}` replaced by its fixture's id.
+    pub fn concrete(&self, pattern: &str) -> String {
+        self.fill(pattern, false)
+    }
+
+    /// The same, by uuid where the fixture has one.
+    pub fn concrete_by_uuid(&self, pattern: &str) -> String {
+        self.fill(pattern, true)
+    }
+
+    fn fill(&self, pattern: &str, by_uuid: bool) -> String {
+        let mut out = String::new();
+        let mut rest = pattern;
+        while let Some(start) = rest.find('{') {
+            let end = rest[start..]
+                .find('}')
+                .map(|end| start + end)
+                .unwrap_or_else(|| panic!("unclosed {{ in {pattern}"));
+            out.push_str(&rest[..start]);
+            out.push_str(self.named(&rest[start + 1..end], by_uuid));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The next `{unique}` number.
+pub fn next_unique(used: &mut u64) -> u64 {
+    *used += 1;
+    *used
+}
+
+/// Fills `{unique}` placeholders with a number not used before.
+pub fn fill_unique(value: &mut serde_json::Value, unique: u64) {
+    match value {
+        serde_json::Value::String(text) if text.contains("{unique}") => {
+            // three digits: extensions stay inside the default range 1000-1999
+            *text = text.replace("{unique}", &format!("{:03}", 2 + unique % 998));
+        }
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| fill_unique(v, unique)),
+        _ => {}
+    }
+}
+
+/// A resource's declared example, `{unique}` left in.
+pub fn example_of(resource: &Resource) -> serde_json::Value {
+    serde_json::from_str(resource.example)
+        .unwrap_or_else(|e| panic!("the example of {} is not JSON: {e}", resource.name))
+}
+
+/// Creates an object of `resource` from its example; returns what the 201 showed.
+pub fn create_example(
+    client: &mut Client,
+    token: &str,
+    resource: &Resource,
+    used: &mut u64,
+) -> serde_json::Value {
+    let mut body = example_of(resource);
+    fill_unique(&mut body, next_unique(used));
+    let path = format!("/1.1/{}", resource.collection);
+    let response = client.send(Request::post(&path, &body.to_string()).token(token));
+    assert_eq!(
+        response.status,
+        201,
+        "POST {path} with the example of {}, {body}: {}",
+        resource.name,
+        response.text()
+    );
+    response.json()
+}
+
+/// The `id` of a created object, as a path segment.
+pub fn id_of(object: &serde_json::Value) -> String {
+    object["id"].as_i64().expect("id").to_string()
 }
