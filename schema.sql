@@ -283,3 +283,51 @@ CREATE TRIGGER extensions_search_update AFTER UPDATE OF exten ON extensions BEGI
         JOIN user_lines ON user_lines.line_id = line_extensions.line_id
         WHERE line_extensions.extension_id = new.id;
 END;
+
+-- step 4: voicemails, their time zones and languages, and the user<->voicemail association
+
+-- time zones a voicemail announces its messages' times in (asterisk
+-- `zonemessages`); a new install has the reference's one
+CREATE TABLE voicemail_zones (
+    name      TEXT PRIMARY KEY,
+    messages  TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO voicemail_zones (name, messages) VALUES
+    ('eu-fr', 'Europe/Paris|''vm-received'' q ''digits/at'' kM');
+
+-- languages prompts exist in
+CREATE TABLE languages (name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO languages (name) VALUES
+    ('de_DE'), ('en_US'), ('es_ES'), ('fr_FR'), ('fr_CA'), ('it_IT'), ('nl_NL');
+
+CREATE TABLE voicemails (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    name             TEXT NOT NULL,
+    number           TEXT NOT NULL,
+    context          TEXT NOT NULL REFERENCES contexts (name) ON UPDATE CASCADE,
+    password         TEXT,
+    email            TEXT,
+    pager            TEXT,
+    language         TEXT REFERENCES languages (name),
+    timezone         TEXT REFERENCES voicemail_zones (name) ON UPDATE CASCADE,
+    max_messages     INTEGER,
+    attach_audio     INTEGER CHECK (attach_audio IN (0, 1)),
+    delete_messages  INTEGER NOT NULL DEFAULT 0 CHECK (delete_messages IN (0, 1)),
+    ask_password     INTEGER NOT NULL DEFAULT 1 CHECK (ask_password IN (0, 1)),
+    enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    options          TEXT NOT NULL DEFAULT '[]',  -- JSON list of [key, value]
+    UNIQUE (number, context)
+);
+-- the list's sort orders (see db::list: the order index is read in one pass)
+CREATE INDEX voicemails_name ON voicemails (name COLLATE NOCASE);
+CREATE INDEX voicemails_email ON voicemails (email COLLATE NOCASE);
+CREATE INDEX voicemails_context ON voicemails (context);
+
+-- A user has at most one voicemail; a voicemail may serve several users.
+-- No cascade: a voicemail or a user still linked cannot be deleted.
+CREATE TABLE user_voicemail (
+    user_id       INTEGER PRIMARY KEY REFERENCES users (id),
+    voicemail_id  INTEGER NOT NULL REFERENCES voicemails (id),
+    enabled       INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+CREATE INDEX user_voicemail_voicemail ON user_voicemail (voicemail_id);

@@ -13,6 +13,7 @@ pub mod lines;
 pub mod resource;
 pub mod user_lines;
 pub mod users;
+pub mod voicemails;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiResponse;
@@ -36,12 +37,14 @@ pub static RESOURCES: &[&Resource] = &[
     &endpoints::SIP,
     &endpoints::SCCP,
     &extensions::EXTENSIONS,
+    &voicemails::VOICEMAILS,
 ];
 
 /// Every association; a delete is guarded by them in this order.
 pub static ASSOCIATIONS: &[&Association] = &[
     &user_lines::USER_LINES,
     &extensions::LINE_EXTENSIONS,
+    &voicemails::USER_VOICEMAIL,
 ];
 
 /// How a path names one object: by numeric id or by uuid.

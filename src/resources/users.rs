@@ -75,6 +75,11 @@ macro_rules! line_extension {
     };
 }
 
+/// The number of the user's voicemail, while that voicemail is enabled.
+const VOICEMAIL_NUMBER: &str = "(SELECT voicemails.number FROM user_voicemail \
+    JOIN voicemails ON voicemails.id = user_voicemail.voicemail_id \
+    WHERE user_voicemail.user_id = users.id AND voicemails.enabled = 1)";
+
 const EXTEN: &str = line_extension!("exten");
 const CONTEXT: &str = line_extension!("context");
 
@@ -98,8 +103,7 @@ pub const LIST: ListSpec = ListSpec {
         ("outgoing_caller_id", "users.outgoing_caller_id"),
         ("preprocess_subroutine", "users.preprocess_subroutine"),
         ("username", "users.username"),
-        // voicemails arrive with their own resource
-        ("voicemail_number", "NULL"),
+        ("voicemail_number", VOICEMAIL_NUMBER),
         ("exten", EXTEN),
         ("context", CONTEXT),
     ],
@@ -156,7 +160,10 @@ const DIRECTORY: ListSpec = ListSpec {
          users.userfield, users.description, user_lines.line_id, ",
         line_extension!("exten"),
         ", ",
-        line_extension!("context")
+        line_extension!("context"),
+        ", (SELECT voicemails.number FROM user_voicemail \
+         JOIN voicemails ON voicemails.id = user_voicemail.voicemail_id \
+         WHERE user_voicemail.user_id = users.id AND voicemails.enabled = 1)"
     ),
     ..LIST
 };
@@ -265,7 +272,7 @@ fn directory_json(row: &Row) -> rusqlite::Result<Value> {
     object.insert("description".into(), text(5)?);
     object.insert("exten".into(), text(7)?);
     object.insert("context".into(), text(8)?);
-    object.insert("voicemail_number".into(), Value::Null);
+    object.insert("voicemail_number".into(), text(9)?);
     Ok(Value::Object(object))
 }
 

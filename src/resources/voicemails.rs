@@ -1,0 +1,171 @@
+//! `/1.1/voicemails` and a user's voicemail (`/1.1/users/{user}/voicemail`,
+//! `/1.1/voicemails/{voicemail}/users`). Everything but the field checks is
+//! the generic handlers' work: the number is unique in its context, the
+//! context, language and time zone must exist, and neither a voicemail nor
+//! a user still associated can be deleted.
+
+use super::association::{Association, Reverse, Shape};
+use super::fields::{CONTEXT, Field, Item, Refers};
+use super::resource::{Resource, fields_json};
+use super::users::USERS;
+use crate::db::list::ListSpec;
+use crate::handler::Ctx;
+use rusqlite::Row;
+use serde_json::{Map, Value};
+
+const LANGUAGE: Refers = Refers {
+    name: "Language",
+    table: "languages",
+    column: "name",
+};
+
+const TIMEZONE: Refers = Refers {
+    name: "Timezone",
+    table: "voicemail_zones",
+    column: "name",
+};
+
+/// The reference's words for a wrong text type.
+const TEXT: &str = "a unicode string";
+
+pub const FIELDS: &[Field] = &[
+    Field::text("name", 80)
+        .required()
+        .expects(TEXT)
+        .doc("Shown in the voicemail menu and the directory."),
+    Field::text("number", 4096)
+        .required()
+        .expects(TEXT)
+        .check(|value| digits(value, 40))
+        .doc("The mailbox number, 1 to 40 digits; unique in its context."),
+    Field::text("context", 39)
+        .required()
+        .expects(TEXT)
+        .refers(CONTEXT)
+        .doc("An existing context."),
+    Field::text("password", 4096)
+        .expects(TEXT)
+        .check(|value| digits(value, 80))
+        .doc("1 to 80 digits asked before the messages are played; null for none."),
+    Field::text("email", 80)
+        .expects(TEXT)
+        .doc("Where notifications and recorded messages are sent."),
+    Field::text("pager", 80)
+        .expects(TEXT)
+        .doc("Where short notifications are sent."),
+    Field::text("language", 20)
+        .expects(TEXT)
+        .refers(LANGUAGE)
+        .doc("Language of the menu: de_DE, en_US, es_ES, fr_FR, fr_CA, it_IT or nl_NL."),
+    Field::text("timezone", 128)
+        .expects(TEXT)
+        .refers(TIMEZONE)
+        .doc("A voicemail time zone (a new install has `eu-fr`), for the time of messages."),
+    Field::integer("max_messages", i32::MIN as i64, i32::MAX as i64, 1)
+        .nullable()
+        .doc("Most messages kept; null for the system's default."),
+    Field::boolean("attach_audio")
+        .nullable()
+        .doc("Whether the recording is attached to the email; null for the system's default."),
+    Field::boolean("delete_messages").doc("Whether a message is deleted once emailed."),
+    Field::boolean("ask_password").doc("Whether the password is asked."),
+    Field::boolean("enabled").doc("Whether the voicemail answers at all."),
+    Field::list("options", Item::Pair)
+        .expects("a list of paired string tuples")
+        .doc("`[key, value]` pairs appended to the mailbox's line in voicemail.conf."),
+];
+
+const SELECT: &str = "voicemails.id, voicemails.name, voicemails.number, voicemails.context, \
+    voicemails.password, voicemails.email, voicemails.pager, voicemails.language, \
+    voicemails.timezone, voicemails.max_messages, voicemails.attach_audio, \
+    voicemails.delete_messages, voicemails.ask_password, voicemails.enabled, voicemails.options";
+
+pub static VOICEMAILS: Resource = Resource {
+    name: "Voicemail",
+    collection: "voicemails",
+    rel: "voicemails",
+    table: "voicemails",
+    fields: FIELDS,
+    list: ListSpec {
+        from: "voicemails",
+        select: SELECT,
+        columns: &[
+            ("id", "voicemails.id"),
+            ("name", "voicemails.name COLLATE NOCASE"),
+            ("number", "voicemails.number"),
+            ("email", "voicemails.email COLLATE NOCASE"),
+            ("context", "voicemails.context"),
+            ("language", "voicemails.language"),
+            ("timezone", "voicemails.timezone"),
+        ],
+        default_order: "number",
+        search_text: Some(
+            "casefold(voicemails.name || char(10) || voicemails.number || char(10) || \
+             coalesce(voicemails.email, ''))",
+        ),
+        id: "voicemails.id",
+    },
+    to_json: voicemail_json,
+    param: "voicemail",
+    param_doc: "The voicemail's id.",
+    tag: "voicemails",
+    unique: &[&["number", "context"]],
+    example: r#"{"name": "Voicemail {unique}", "number": "8{unique}", "context": "default"}"#,
+    ..Resource::BASE
+};
+
+/// A user has one voicemail at most; a voicemail may serve several users.
+pub static USER_VOICEMAIL: Association = Association {
+    name: "UserVoicemail",
+    owner: &USERS,
+    target: &VOICEMAILS,
+    table: "user_voicemail",
+    owner_key: "user_id",
+    target_key: "voicemail_id",
+    path: "voicemail",
+    shape: Shape::Single,
+    reverse: Reverse::List("users"),
+    fields: &[Field::boolean("enabled").doc("Whether the user may use the voicemail.")],
+    order: "user_id",
+    doc: "A user has one voicemail at most; several users may share one.",
+    ..Association::BASE
+};
+
+fn voicemail_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+    let id: i64 = row.get(0)?;
+    let mut object = Map::new();
+    object.insert("id".into(), Value::from(id));
+    fields_json(FIELDS, row, 1, &mut object)?;
+    object.insert("links".into(), VOICEMAILS.links(ctx, id));
+    Ok(Value::Object(object))
+}
+
+/// 1 to `max` ASCII digits.
+fn digits(value: &str, max: usize) -> Result<(), String> {
+    if (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong type. Should be a numeric string (max length: {max})"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_passwords_are_digits_within_their_length() {
+        assert!(digits("1000", 40).is_ok());
+        assert!(digits(&"9".repeat(40), 40).is_ok());
+        for bad in ["", "one", "#1234", "*1234", "12 3", "１２"] {
+            assert_eq!(
+                digits(bad, 40),
+                Err("wrong type. Should be a numeric string (max length: 40)".into()),
+                "{bad:?}"
+            );
+        }
+        assert!(digits(&"9".repeat(41), 40).is_err());
+    }
+}
