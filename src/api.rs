@@ -195,3 +195,102 @@ fn special_routes() -> Vec<Route> {
         Route::console(Service::Auth, "/api/{file}", &openapi::console::file),
     ]
 }
+
+/// One line per route: service, method, path pattern, and the ACL it needs
+/// (or `public`), in matching order; what `docs/routes.txt` holds.
+pub fn listing() -> String {
+    let mut text = String::new();
+    for route in table() {
+        let access = match route.access {
+            crate::routes::Access::Acl => crate::auth::acl::required_for(
+                "confd",
+                &crate::routes::acl_words(route.path),
+                route.method,
+            ),
+            crate::routes::Access::Public => "public".into(),
+        };
+        let service = match route.service {
+            Service::Confd => "confd",
+            Service::Auth => "auth",
+        };
+        text.push_str(&format!(
+            "{service:<5} {:<6} {:<48} {access}\n",
+            route.method.as_str(),
+            route.path
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed listing is the live table: a change of routes shows in
+    /// review as a change of `docs/routes.txt`. `UPDATE_ROUTES=1 cargo test
+    /// --lib api::` rewrites it.
+    #[test]
+    fn the_committed_route_listing_is_the_live_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/routes.txt");
+        let live = listing();
+        if std::env::var_os("UPDATE_ROUTES").is_some() {
+            std::fs::write(&path, &live).expect("write docs/routes.txt");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == live,
+            "docs/routes.txt differs from the route table; rerun with UPDATE_ROUTES=1 \
+             and review the change. Live table:\n{live}"
+        );
+    }
+
+    #[test]
+    fn every_declared_operation_has_its_route() {
+        for resource in RESOURCES {
+            for op in resource.ops {
+                assert!(
+                    table().iter().any(|route| matches!(
+                        route.declared,
+                        Some(Declared::Resource(r, o)) if std::ptr::eq(r, *resource) && o == *op
+                    )),
+                    "{} {op:?} has no route",
+                    resource.name
+                );
+            }
+        }
+        for association in ASSOCIATIONS {
+            let routes = table()
+                .iter()
+                .filter(|route| {
+                    matches!(
+                        route.declared,
+                        Some(Declared::Association(a, _)) if std::ptr::eq(a, *association)
+                    )
+                })
+                .count();
+            let expected = if association.reverse == Reverse::None {
+                3
+            } else {
+                4
+            };
+            assert_eq!(routes, expected, "{}", association.name);
+        }
+    }
+
+    #[test]
+    fn no_two_routes_share_a_method_and_pattern() {
+        let mut seen = std::collections::HashSet::new();
+        for route in table() {
+            assert!(
+                seen.insert((
+                    route.service == Service::Auth,
+                    route.method.as_str(),
+                    route.path
+                )),
+                "{} {} twice",
+                route.method.as_str(),
+                route.path
+            );
+        }
+    }
+}

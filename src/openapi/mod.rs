@@ -842,6 +842,9 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
             schema["readOnly"] = Value::Bool(true);
             properties.insert(field.name.into(), schema);
         }
+        for field in association.fields {
+            properties.insert(field.name.into(), field_schema(field, None, None));
+        }
         properties.insert(
             "links".into(),
             json!({"type": "array", "items": reference("Link")}),
@@ -863,6 +866,9 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
         properties.insert(association.target_key.into(), id(association.target.name));
         // what a client read back may be sent again: ignored
         properties.insert(association.owner_key.into(), id(association.owner.name));
+        for field in association.fields {
+            properties.insert(field.name.into(), field_schema(field, None, None));
+        }
         return Some(json!({
             "type": "object",
             "required": [association.target_key],
