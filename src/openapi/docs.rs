@@ -1,13 +1,15 @@
 //! The docs table: what the route table and the field declarations cannot
 //! say about a route (summary, tag, request body, response shape), one
 //! declaration per route, keyed by (method, path pattern) exactly as in
-//! `routes::ROUTES`. Types, ranges, required fields, defaults, list
+//! `api::table()`. Types, ranges, required fields, defaults, list
 //! parameters, ACLs and error responses are not written here: the generator
 //! (`super`) reads them from the code.
 //!
-//! A new resource adds a `Model` (its `FIELDS`, `READ_ONLY`, table and
-//! `LIST`), then one line per route; the test
-//! `every_route_has_a_docs_entry` names any (method, path) left out.
+//! A declared resource or association needs nothing here: its routes are
+//! described from its declaration (field docs, allowed values, examples).
+//! Entries here give better words to the older routes and describe the
+//! special ones; the test `every_route_has_a_docs_entry` names any route
+//! left undescribed.
 
 use super::{
     Doc, Model, Param, Reply, Schema, ShapeFn, console, create, edit, list, note, read, remove,

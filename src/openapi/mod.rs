@@ -1,5 +1,5 @@
 //! The API described: one Swagger 2.0 document per service, generated from
-//! the route table (`routes::ROUTES`: paths, methods, who may call), the
+//! the route table it is given (`api::table()`: paths, methods, who may call), the
 //! resources' declarations (`Field`s, read-only names, list columns, and
 //! the table's column defaults) and the docs table (`docs.rs`: summaries,
 //! tags, bodies, response shapes). Nothing is written twice, so the
@@ -28,7 +28,7 @@ use crate::routes::{self, Access, Declared, Route, Service};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A resource as the description shows it: its declaration, as it is, and
 /// what a declaration cannot say.
@@ -239,11 +239,7 @@ pub fn doc_for(route: &Route) -> Option<&'static Doc> {
     docs::DOCS
         .iter()
         .find(|doc| doc.method == route.method && doc.path == route.path)
-        .or_else(|| {
-            generated()
-                .iter()
-                .find(|doc| doc.method == route.method && doc.path == route.path)
-        })
+        .or_else(|| generated(route))
 }
 
 /// The model of each declared resource: `docs::MODELS`' own where it has
@@ -272,16 +268,21 @@ pub fn model_of(resource: &'static Resource) -> &'static Model {
         .unwrap_or(&derived[0])
 }
 
-/// Docs of the declared routes `docs::DOCS` does not describe, made once.
-fn generated() -> &'static [Doc] {
-    static GENERATED: OnceLock<Vec<Doc>> = OnceLock::new();
-    GENERATED.get_or_init(|| {
-        crate::api::table()
-            .iter()
-            .filter_map(|route| Some((route, route.declared?)))
-            .map(|(route, declared)| declared_doc(route.path, declared))
-            .collect()
-    })
+/// The doc of a declared route `docs::DOCS` does not describe, made once
+/// per route and kept for the life of the process.
+fn generated(route: &Route) -> Option<&'static Doc> {
+    static MADE: Mutex<Vec<&'static Doc>> = Mutex::new(Vec::new());
+    let declared = route.declared?;
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(doc) = made
+        .iter()
+        .find(|doc| doc.method == route.method && doc.path == route.path)
+    {
+        return Some(doc);
+    }
+    let doc: &'static Doc = Box::leak(Box::new(declared_doc(route.path, declared)));
+    made.push(doc);
+    Some(doc)
 }
 
 /// Text made once for a generated doc, kept for the life of the process.
@@ -786,19 +787,9 @@ fn references(value: &Value) -> BTreeSet<String> {
     found
 }
 
-/// Every model the docs name.
+/// The model of every declared resource.
 fn models() -> impl Iterator<Item = &'static Model> {
-    docs::DOCS.iter().chain(generated()).flat_map(|doc| {
-        let from_body = match doc.body {
-            Some(Schema::Model(model)) => Some(model),
-            _ => None,
-        };
-        let from_reply = match doc.reply {
-            Reply::List(model) | Reply::One(model) | Reply::Created(model) => Some(model),
-            _ => None,
-        };
-        from_body.into_iter().chain(from_reply)
-    })
+    RESOURCES.iter().map(|resource| model_of(resource))
 }
 
 /// The definition called `name`: a shape, a model, or a model's list.

@@ -3,11 +3,11 @@
 
 use super::Ctx;
 use super::fields::{Field, Item};
-use super::resource::{Resource, fields_json};
+use super::resource::Resource;
 use crate::db::list::ListSpec;
 use crate::error::ApiResult;
-use rusqlite::{OptionalExtension, Row};
-use serde_json::{Map, Value};
+use rusqlite::OptionalExtension;
+use serde_json::Value;
 
 pub const TYPES: &[&str] = &["internal", "incall", "outcall", "services", "others"];
 
@@ -49,7 +49,6 @@ pub static CONTEXTS: Resource = Resource {
         ),
         id: "contexts.id",
     },
-    to_json: context_json,
     param: "context",
     param_doc: "The context's id.",
     tag: "contexts",
@@ -57,15 +56,6 @@ pub static CONTEXTS: Resource = Resource {
     example: r#"{"name": "ctx{unique}", "type": "internal", "user_ranges": [{"start": "1000", "end": "1999"}]}"#,
     ..Resource::BASE
 };
-
-fn context_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
-    let id: i64 = row.get(0)?;
-    let mut object = Map::new();
-    object.insert("id".into(), Value::from(id));
-    fields_json(FIELDS, row, 1, &mut object)?;
-    object.insert("links".into(), CONTEXTS.links(ctx, id));
-    Ok(Value::Object(object))
-}
 
 /// The type of the context named `name`, if it exists.
 pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {

@@ -4,14 +4,14 @@
 use super::association::{Association, AssociationHooks, AssociationOp, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Mode, Values};
 use super::lines::{self, LINES};
-use super::resource::{Hooks, Resource, fields_json};
+use super::resource::{Hooks, Resource};
 use super::{Ctx, contexts, value_of};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row};
-use serde_json::{Map, Value};
+use rusqlite::OptionalExtension;
+use serde_json::Value;
 
 pub const FIELDS: &[Field] = &[
     Field::text("exten", 40).required().check(check_exten),
@@ -38,7 +38,6 @@ pub static EXTENSIONS: Resource = Resource {
         search_text: Some("casefold(extensions.exten || char(10) || extensions.context)"),
         id: "extensions.id",
     },
-    to_json: extension_json,
     param: "extension",
     param_doc: "The extension's id.",
     tag: "extensions",
@@ -79,15 +78,6 @@ pub static LINE_EXTENSIONS: Association = Association {
           and incall extensions once the line has a user. An extension is on one line at most.",
     ..Association::BASE
 };
-
-fn extension_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
-    let id: i64 = row.get(0)?;
-    let mut object = Map::new();
-    object.insert("id".into(), Value::from(id));
-    fields_json(FIELDS, row, 1, &mut object)?;
-    object.insert("links".into(), EXTENSIONS.links(ctx, id));
-    Ok(Value::Object(object))
-}
 
 /// The number lies in one of its context's ranges.
 fn check_range(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {

@@ -88,7 +88,9 @@ pub struct Resource {
     /// FROM/SELECT/columns for lists; reading one object uses the same
     /// FROM and SELECT, so both show the same shape.
     pub list: ListSpec,
-    pub to_json: RowToJson,
+    /// The object of a row of `list.select`; None: the id, then every field
+    /// in declaration order, then `links`.
+    pub to_json: Option<RowToJson>,
     /// The `{name}` of its id in paths: `/1.1/users/{user}`.
     pub param: &'static str,
     /// That parameter, described.
@@ -126,7 +128,7 @@ impl Resource {
             search_text: None,
             id: "id",
         },
-        to_json: |_, _| Ok(Value::Null),
+        to_json: None,
         param: "",
         param_doc: "",
         tag: "",
@@ -139,6 +141,19 @@ impl Resource {
 }
 
 impl Resource {
+    /// A listed row as its JSON object.
+    pub fn row_json(&self, ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+        if let Some(to_json) = self.to_json {
+            return to_json(ctx, row);
+        }
+        let id: i64 = row.get(0)?;
+        let mut object = serde_json::Map::new();
+        object.insert("id".into(), Value::from(id));
+        fields_json(self.fields, row, 1, &mut object)?;
+        object.insert("links".into(), self.links(ctx, id));
+        Ok(Value::Object(object))
+    }
+
     /// The row id a path segment names, or 404.
     pub fn resolve(&self, ctx: &Ctx, text: &str) -> ApiResult<i64> {
         let key = Key::parse(text)?;
@@ -232,11 +247,10 @@ impl Resource {
             "SELECT {} FROM {} WHERE {} = ?1",
             self.list.select, self.list.from, self.list.id
         );
-        let to_json = self.to_json;
         Ok(ctx
             .conn
             .prepare_cached(&sql)?
-            .query_row([id], |row| to_json(ctx, row))?)
+            .query_row([id], |row| self.row_json(ctx, row))?)
     }
 
     /// The row id the route's `{param}` names, or 404.
@@ -469,7 +483,6 @@ impl Resource {
         index: Option<&SearchIndex>,
     ) -> ApiResult<ApiResponse> {
         let query = ListQuery::parse(&ctx.request.query, &self.list)?;
-        let to_json = self.to_json;
         let (total, items) = fetch_indexed(
             ctx.conn,
             ctx.lists,
@@ -477,7 +490,7 @@ impl Resource {
             &query,
             scope,
             index,
-            |row| to_json(ctx, row),
+            |row| self.row_json(ctx, row),
         )?;
         Ok(list_response(total, items))
     }

@@ -137,7 +137,7 @@ pub static USERS: Resource = Resource {
     read_only: READ_ONLY,
     by_uuid: true,
     list: LIST,
-    to_json: user_json,
+    to_json: Some(user_json),
     param: "user",
     param_doc: "The user's id, or its uuid.",
     tag: "users",

@@ -6,12 +6,9 @@
 
 use super::association::{Association, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Item, Refers};
-use super::resource::{Resource, fields_json};
+use super::resource::Resource;
 use super::users::USERS;
 use crate::db::list::ListSpec;
-use crate::handler::Ctx;
-use rusqlite::Row;
-use serde_json::{Map, Value};
 
 const LANGUAGE: Refers = Refers {
     name: "Language",
@@ -105,7 +102,6 @@ pub static VOICEMAILS: Resource = Resource {
         ),
         id: "voicemails.id",
     },
-    to_json: voicemail_json,
     param: "voicemail",
     param_doc: "The voicemail's id.",
     tag: "voicemails",
@@ -130,15 +126,6 @@ pub static USER_VOICEMAIL: Association = Association {
     doc: "A user has one voicemail at most; several users may share one.",
     ..Association::BASE
 };
-
-fn voicemail_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
-    let id: i64 = row.get(0)?;
-    let mut object = Map::new();
-    object.insert("id".into(), Value::from(id));
-    fields_json(FIELDS, row, 1, &mut object)?;
-    object.insert("links".into(), VOICEMAILS.links(ctx, id));
-    Ok(Value::Object(object))
-}
 
 /// 1 to `max` ASCII digits.
 fn digits(value: &str, max: usize) -> Result<(), String> {
