@@ -9,8 +9,8 @@ use super::{Ctx, contexts, value_of};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
-use rusqlite::types::Value as SqlValue;
 use rusqlite::OptionalExtension;
+use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 
 pub const FIELDS: &[Field] = &[
