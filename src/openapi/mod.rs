@@ -894,6 +894,13 @@ fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
     if !required.is_empty() {
         definition["required"] = json!(required);
     }
+    // the declaration's example create body, with a sample number in place
+    let example = model.resource.example.replace("{unique}", "100");
+    if let Ok(Value::Object(example)) = serde_json::from_str::<Value>(&example)
+        && !example.is_empty()
+    {
+        definition["example"] = Value::Object(example);
+    }
     Ok(definition)
 }
 

@@ -129,3 +129,48 @@ pub fn set_value(values: &mut Values, name: &'static str, value: SqlValue) {
 pub fn list_response(total: i64, items: Vec<Value>) -> ApiResponse {
     ApiResponse::json(200, &json!({"total": total, "items": items}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resource::Op;
+    use super::*;
+
+    /// The fuzz tests and the description start from these bodies: each
+    /// must pass its resource's own validation.
+    #[test]
+    fn every_example_is_a_valid_create_body() {
+        for resource in RESOURCES.iter().filter(|r| r.ops.contains(&Op::Create)) {
+            let body = resource.example.replace("{unique}", "100");
+            let body = fields::parse_object(body.as_bytes())
+                .unwrap_or_else(|e| panic!("{}: {}", resource.name, e.message()));
+            fields::validate(
+                resource.fields,
+                resource.read_only,
+                &body,
+                fields::Mode::Create,
+            )
+            .unwrap_or_else(|e| panic!("{}: {}", resource.name, e.message()));
+        }
+    }
+
+    #[test]
+    fn path_parameters_name_one_resource_each() {
+        for resource in RESOURCES {
+            assert!(
+                !resource.param.is_empty(),
+                "{} has no parameter",
+                resource.name
+            );
+            let sharing: Vec<&str> = RESOURCES
+                .iter()
+                .filter(|other| other.param == resource.param && other.table != resource.table)
+                .map(|other| other.name)
+                .collect();
+            assert!(
+                sharing.is_empty(),
+                "{{{}}} names {sharing:?} too",
+                resource.param
+            );
+        }
+    }
+}
