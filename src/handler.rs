@@ -3,7 +3,6 @@
 //! name and who is asking; never the authentication gate, which only the
 //! request loop and the token API's own handlers hold.
 
-use crate::auth::{Caller, Gate};
 use crate::config::Config;
 use crate::db::list::ListCache;
 use crate::error::ApiResult;
@@ -11,6 +10,23 @@ use crate::http::json::parse_object;
 use crate::http::{ApiRequest, ApiResponse};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
+
+/// Who a request comes from, as the gate admitted it: what a handler may
+/// know of the caller (never the credentials, nor how they were checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// a public route: nobody was asked for credentials
+    Anyone,
+    /// the plain-HTTP listener's loopback, trusted by configuration
+    Loopback,
+    /// a web-services user, by IP allowlist or Digest login
+    WebService { login: String },
+    /// an `X-Auth-Token` holder
+    Token {
+        auth_id: String,
+        user_uuid: Option<String>,
+    },
+}
 
 pub struct Ctx<'a> {
     pub conn: &'a Connection,
@@ -53,6 +69,3 @@ impl Ctx<'_> {
 /// A confd handler: a plain function, or a declaration's generic handler
 /// (a closure over the declaration, made once when the route table is built).
 pub type Handler = &'static (dyn Fn(&mut Ctx) -> ApiResult<ApiResponse> + Sync);
-
-/// A token API handler: it manages the credentials, so it gets the gate.
-pub type AuthHandler = fn(&mut Ctx, &mut Gate) -> ApiResult<ApiResponse>;

@@ -4,8 +4,9 @@
 //! `crate::api` from the declarations and the few special routes. Confd
 //! routes need the ACL named by their path (see `auth::acl::required_for`).
 
+use crate::auth::Gate;
 use crate::error::{ApiError, ApiResult};
-use crate::handler::{AuthHandler, Handler};
+use crate::handler::{Ctx, Handler};
 use crate::http::Method;
 use crate::resources::association::{Association, AssociationOp};
 use crate::resources::resource::{Op, Resource};
@@ -35,6 +36,9 @@ pub enum Produces {
     /// HTML (or anything), and is served whatever its `Accept`
     Document,
 }
+
+/// A token API handler: it manages the credentials, so it gets the gate.
+pub type AuthHandler = fn(&mut Ctx, &mut Gate) -> ApiResult<crate::http::ApiResponse>;
 
 #[derive(Clone, Copy)]
 pub enum RouteHandler {

@@ -16,6 +16,7 @@ pub mod webservice;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
+pub use crate::handler::Caller;
 use crate::http::{ApiRequest, ListenerKind};
 use digest::{DigestAuth, Failure};
 use rusqlite::Connection;
@@ -25,23 +26,6 @@ use std::time::{Duration, Instant};
 use throttle::Throttle;
 use tokens::Token;
 use webservice::WebServiceUser;
-
-/// Who a request comes from, as the gate admitted it: what a handler may
-/// know of the caller (never the credentials, nor how they were checked).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// a public route: nobody was asked for credentials
-    Anyone,
-    /// the plain-HTTP listener's loopback, trusted by configuration
-    Loopback,
-    /// a web-services user, by IP allowlist or Digest login
-    WebService { login: String },
-    /// an `X-Auth-Token` holder
-    Token {
-        auth_id: String,
-        user_uuid: Option<String>,
-    },
-}
 
 /// Most tokens kept in memory; past it the cache starts over.
 const TOKEN_CACHE_SIZE: usize = 10_000;
@@ -271,6 +255,86 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Method;
+
+    fn request(peer: &str, token: Option<&str>) -> ApiRequest {
+        ApiRequest {
+            method: Method::Get,
+            method_name: "GET".into(),
+            path: "/1.1/users".into(),
+            query: vec![],
+            accept: None,
+            content_type: None,
+            authorization: None,
+            auth_token: token.map(str::to_string),
+            host: None,
+            body: vec![],
+            peer: peer.parse().ok(),
+            listener: ListenerKind::Http,
+        }
+    }
+
+    /// What a handler is told of the caller: the web-services login or the
+    /// token's owner, as the gate admitted them; never the credentials.
+    #[test]
+    fn the_gate_says_who_is_asking() {
+        let dir = std::env::temp_dir().join(format!("xivo-caller-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("caller.db");
+        std::fs::remove_file(&path).ok();
+        let conn = crate::db::open(&path).expect("database");
+        let config = Config::default();
+        let mut gate = Gate::new(&config);
+        let acls = vec!["confd.#".to_string()];
+        webservice::add(
+            &conn,
+            gate.realm(),
+            "robot",
+            "secret!",
+            "10.1.2.3".parse().ok(),
+            &acls,
+        )
+        .expect("web-services user");
+        let secret = tokens::create(
+            &conn,
+            &Token {
+                backend: "xivo_user".into(),
+                auth_id: "alice-uuid".into(),
+                user_uuid: Some("alice-uuid".into()),
+                user_id: Some(1),
+                acls: acls.clone(),
+                issued_at: crate::db::now(),
+                expires_at: crate::db::now() + 60.0,
+            },
+        )
+        .expect("token");
+
+        let by_address = gate.authorize(&conn, &request("10.1.2.3", None), "confd.users.read");
+        assert_eq!(
+            by_address,
+            Ok(Caller::WebService {
+                login: "robot".into()
+            })
+        );
+        let by_token = gate.authorize(
+            &conn,
+            &request("10.9.9.9", Some(&secret)),
+            "confd.users.read",
+        );
+        assert_eq!(
+            by_token,
+            Ok(Caller::Token {
+                auth_id: "alice-uuid".into(),
+                user_uuid: Some("alice-uuid".into())
+            })
+        );
+        assert!(
+            gate.authorize(&conn, &request("10.9.9.9", None), "confd.users.read")
+                .is_err()
+        );
+        drop(conn);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn basic_credentials_decode() {
