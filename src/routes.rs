@@ -27,6 +27,14 @@ pub enum Access {
     Acl,
 }
 
+/// Which API a listener serves.
+pub fn service_of(kind: crate::http::ListenerKind) -> Service {
+    match kind {
+        crate::http::ListenerKind::Auth => Service::Auth,
+        crate::http::ListenerKind::Http | crate::http::ListenerKind::Https => Service::Confd,
+    }
+}
+
 /// What a route answers, for the `Accept` check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Produces {

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handler::Ctx;
 use crate::http::listener::{self, Job, Limits};
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
-use crate::routes::{self, Access, Params, Produces, RouteHandler, Service};
+use crate::routes::{self, Access, Params, Produces, RouteHandler, Service, service_of};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -490,14 +490,6 @@ fn is_write(job: &Job) -> bool {
     job.request
         .as_ref()
         .is_ok_and(|request| request.method.writes())
-}
-
-/// Which API a listener serves.
-pub fn service_of(kind: ListenerKind) -> Service {
-    match kind {
-        ListenerKind::Auth => Service::Auth,
-        ListenerKind::Http | ListenerKind::Https => Service::Confd,
-    }
 }
 
 /// glibc gives freed memory back to the system as soon as 128 KiB are free

@@ -8,7 +8,7 @@ use super::api_of;
 use crate::error::{ApiError, ApiResult};
 use crate::handler::Ctx;
 use crate::http::ApiResponse;
-use crate::server::service_of;
+use crate::routes::service_of;
 
 const PAGE: &str = include_str!("console.html");
 
