@@ -496,3 +496,40 @@ fn a_context_with_voicemails_cannot_be_deleted_and_a_rename_carries_them() {
         "vmctx2"
     );
 }
+
+#[test]
+fn a_user_with_a_line_and_a_voicemail_is_refused_for_the_voicemail_first() {
+    let mut api = Api::new();
+    let (alice, _) = user(&mut api, "Alice");
+    let line = api.create_id("/1.1/lines", json!({"context": "default"}));
+    let sip = api.create_id("/1.1/endpoints/sip", json!({}));
+    api.expect(
+        Request::new("PUT", &format!("/1.1/lines/{line}/endpoints/sip/{sip}")).json_body(""),
+        204,
+    );
+    api.expect(
+        Request::post(
+            &format!("/1.1/users/{alice}/lines"),
+            &json!({"line_id": line}).to_string(),
+        ),
+        201,
+    );
+    let box_id = voicemail(&mut api, "1700");
+    api.expect(associate(&alice.to_string(), box_id), 201);
+    let refused = api.refused(Request::delete(&format!("/1.1/users/{alice}")), 400);
+    assert_eq!(
+        refused,
+        format!(
+            "Resource Error - User is associated with a Voicemail ('user_id': {alice}, 'voicemail_id': {box_id})"
+        )
+    );
+    api.expect(
+        Request::delete(&format!("/1.1/users/{alice}/voicemail")),
+        204,
+    );
+    api.refused_with(
+        Request::delete(&format!("/1.1/users/{alice}")),
+        400,
+        "Resource Error - User is associated with a Line",
+    );
+}

@@ -40,11 +40,12 @@ pub static RESOURCES: &[&Resource] = &[
     &voicemails::VOICEMAILS,
 ];
 
-/// Every association; a delete is guarded by them in this order.
+/// Every association; a delete is guarded by them in this order (a user's
+/// voicemail before its line, as the reference checked).
 pub static ASSOCIATIONS: &[&Association] = &[
+    &voicemails::USER_VOICEMAIL,
     &user_lines::USER_LINES,
     &extensions::LINE_EXTENSIONS,
-    &voicemails::USER_VOICEMAIL,
 ];
 
 /// How a path names one object: by numeric id or by uuid.
