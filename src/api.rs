@@ -1,7 +1,7 @@
 //! The product's route table: the routes of every declared resource and
 //! association (`resources::RESOURCES`, `resources::ASSOCIATIONS`), plus the
-//! few routes that really are special (infos, the line-endpoint links, the
-//! legacy singular line-extension routes, the token API, the API
+//! few routes that really are special (infos, the legacy singular
+//! line-extension routes, the token API, the API
 //! description and its console). Built once; `docs/routes.txt` lists it for
 //! review, and a test holds the two together.
 
@@ -11,7 +11,7 @@ use crate::http::Method::{self, Delete, Get, Head, Post, Put};
 use crate::openapi;
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
-use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, infos, lines};
+use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, infos};
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
 
@@ -94,19 +94,20 @@ fn owner_routes(association: &'static Association) -> Vec<Route> {
     let base = association.owner_path();
     let one = pattern(format!("{base}/{{{}}}", association.target.param));
     let base = pattern(base);
-    let dissociate_at = match association.shape {
-        Shape::Single => base,
-        Shape::Multiple => one,
+    let (associate, dissociate) = match association.shape {
+        Shape::Single => ((Post, base), base),
+        Shape::Multiple => ((Post, base), one),
+        Shape::Linked => ((Put, one), one),
     };
     vec![
         association_route(association, AssociationOp::Read, Get, base),
-        association_route(association, AssociationOp::Associate, Post, base),
         association_route(
             association,
-            AssociationOp::Dissociate,
-            Delete,
-            dissociate_at,
+            AssociationOp::Associate,
+            associate.0,
+            associate.1,
         ),
+        association_route(association, AssociationOp::Dissociate, Delete, dissociate),
     ]
 }
 
@@ -125,38 +126,6 @@ fn reverse_route(association: &'static Association) -> Option<Route> {
 
 fn special_routes() -> Vec<Route> {
     vec![
-        Route::confd(Get, "/1.1/lines/{line}/endpoints/sip", &lines::sip_of_line),
-        Route::confd(
-            Put,
-            "/1.1/lines/{line}/endpoints/sip/{sip}",
-            &lines::associate_sip,
-        ),
-        Route::confd(
-            Delete,
-            "/1.1/lines/{line}/endpoints/sip/{sip}",
-            &lines::dissociate_sip,
-        ),
-        Route::confd(
-            Get,
-            "/1.1/lines/{line}/endpoints/sccp",
-            &lines::sccp_of_line,
-        ),
-        Route::confd(
-            Put,
-            "/1.1/lines/{line}/endpoints/sccp/{sccp}",
-            &lines::associate_sccp,
-        ),
-        Route::confd(
-            Delete,
-            "/1.1/lines/{line}/endpoints/sccp/{sccp}",
-            &lines::dissociate_sccp,
-        ),
-        Route::confd(Get, "/1.1/endpoints/sip/{sip}/lines", &lines::line_of_sip),
-        Route::confd(
-            Get,
-            "/1.1/endpoints/sccp/{sccp}/lines",
-            &lines::line_of_sccp,
-        ),
         Route::confd(Get, "/1.1/lines/{line}/extension", &extensions::legacy_get),
         Route::confd(
             Post,

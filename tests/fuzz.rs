@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::panic::AssertUnwindSafe;
 use xivo_confd::http::Method;
-use xivo_confd::resources::association::Association;
+use xivo_confd::resources::association::{Association, Shape};
 use xivo_confd::resources::resource::{Op, Resource};
 use xivo_confd::resources::{ASSOCIATIONS, RESOURCES, extensions};
 use xivo_confd::routes::Service;
@@ -884,7 +884,8 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
             operations.push(operation("PUT", &one, target.concrete(&one), json!({})));
         }
     }
-    for association in ASSOCIATIONS {
+    // a linked association (PUT by path) takes no body
+    for association in ASSOCIATIONS.iter().filter(|a| a.shape != Shape::Linked) {
         operations.push(associate(&association.owner_path(), association));
     }
     for (pattern, association) in SPECIAL_ASSOCIATION_POSTS {

@@ -18,7 +18,6 @@ use crate::config::Config;
 use crate::db::list::ListSpec;
 use crate::error::ApiResult;
 use crate::handler::Ctx;
-use crate::http::Method::{Delete, Get, Post};
 use crate::http::{ApiResponse, Method};
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::fields::{Field, Kind};
@@ -280,7 +279,7 @@ fn generated(route: &Route) -> Option<&'static Doc> {
     {
         return Some(doc);
     }
-    let doc: &'static Doc = Box::leak(Box::new(declared_doc(route.path, declared)));
+    let doc: &'static Doc = Box::leak(Box::new(declared_doc(route.method, route.path, declared)));
     made.push(doc);
     Some(doc)
 }
@@ -290,7 +289,7 @@ fn text(value: String) -> &'static str {
     Box::leak(value.into_boxed_str())
 }
 
-fn declared_doc(path: &'static str, declared: Declared) -> Doc {
+fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
     match declared {
         Declared::Resource(resource, op) => {
             let model = model_of(resource);
@@ -308,35 +307,34 @@ fn declared_doc(path: &'static str, declared: Declared) -> Doc {
         Declared::Association(association, op) => {
             let owner = association.owner;
             let target = association.target;
-            let (method, summary, reply) = match op {
-                AssociationOp::Read if association.shape == Shape::Single => (
-                    Get,
+            let linked = association.shape == Shape::Linked;
+            let (summary, reply) = match op {
+                AssociationOp::Read if association.shape != Shape::Multiple => (
                     format!("The {}'s {}", owner.name, target.name),
                     Reply::Pair(200, association),
                 ),
                 AssociationOp::Read => (
-                    Get,
                     format!("The {}'s {}s", owner.name, target.name),
                     Reply::Pairs(association),
                 ),
+                AssociationOp::Associate if linked => (
+                    format!("Associate a {} with the {}", target.name, owner.name),
+                    Reply::NoContent,
+                ),
                 AssociationOp::Associate => (
-                    Post,
                     format!("Associate a {} with the {}", target.name, owner.name),
                     Reply::Pair(201, association),
                 ),
                 AssociationOp::Dissociate => (
-                    Delete,
                     format!("Dissociate the {} from the {}", target.name, owner.name),
                     Reply::NoContent,
                 ),
                 AssociationOp::ReadReverse => match association.reverse {
                     Reverse::One(_) => (
-                        Get,
                         format!("The {}'s {}", target.name, owner.name),
                         Reply::Pair(200, association),
                     ),
                     _ => (
-                        Get,
                         format!("The {}'s {}s", target.name, owner.name),
                         Reply::Pairs(association),
                     ),
@@ -350,10 +348,16 @@ fn declared_doc(path: &'static str, declared: Declared) -> Doc {
             let mut doc = Doc::new(method, path, tag, text(summary))
                 .explain(association.doc)
                 .replies(reply);
-            if op == AssociationOp::Associate {
-                doc = doc
-                    .body(Schema::AssociationRequest(association))
-                    .errors(&[(400, "Unknown target, or one the rules refuse")]);
+            match op {
+                AssociationOp::Associate if !linked => {
+                    doc = doc
+                        .body(Schema::AssociationRequest(association))
+                        .errors(&[(400, "Unknown target, or one the rules refuse")]);
+                }
+                AssociationOp::Associate | AssociationOp::Dissociate if linked => {
+                    doc = doc.errors(&[(400, "Associated elsewhere, or not associated")]);
+                }
+                _ => {}
             }
             doc
         }
@@ -828,6 +832,9 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
         let mut properties = Map::new();
         properties.insert(association.owner_key.into(), id(association.owner.name));
         properties.insert(association.target_key.into(), id(association.target.name));
+        for (key, value) in association.constants {
+            properties.insert((*key).into(), json!({"type": "string", "enum": [value]}));
+        }
         for field in association.extra {
             let mut schema = field_schema(field, None, None);
             schema["readOnly"] = Value::Bool(true);

@@ -6,8 +6,8 @@
 //! that no resource file imports another to guard a delete.
 
 use super::fields::{Field, Mode, Values};
+use super::list_response;
 use super::resource::{Resource, fields_json};
-use super::{ASSOCIATIONS, list_response};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::handler::Ctx;
 use crate::http::ApiResponse;
@@ -23,6 +23,27 @@ pub enum Shape {
     /// A list per owner: `GET|POST /1.1/<owner>/{o}/<path>`, and
     /// `DELETE /1.1/<owner>/{o}/<path>/{t}`.
     Multiple,
+    /// One target per owner, linked by path: `GET /1.1/<owner>/{o}/<path>`,
+    /// `PUT|DELETE /1.1/<owner>/{o}/<path>/{t}`, no body, 204; unlinking a
+    /// pair that is not linked is a 400 (`Line is not associated with
+    /// Endpoint`), as the reference answered.
+    Linked,
+}
+
+/// Where the pairs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// A table of its own (`table`), one row per pair.
+    Table,
+    /// A column of the owner's table naming its one target (`lines.endpoint_sip_id`).
+    OwnerColumn(&'static str),
+}
+
+/// One side of an association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Owner,
+    Target,
 }
 
 /// The association seen from its target.
@@ -66,8 +87,9 @@ pub struct Association {
     pub name: &'static str,
     pub owner: &'static Resource,
     pub target: &'static Resource,
-    /// The table holding one row per pair.
+    /// The table holding one row per pair (with `Storage::Table`).
     pub table: &'static str,
+    pub storage: Storage,
     /// Its columns naming the owner and the target; also the keys of the
     /// JSON object and of the POST body.
     pub owner_key: &'static str,
@@ -92,6 +114,12 @@ pub struct Association {
     pub hooks: AssociationHooks,
     /// What the association is, for the API description.
     pub doc: &'static str,
+    /// Words for each side in messages, when not the resources' names
+    /// (`Endpoint` for a SIP endpoint); empty: the resource's name.
+    pub owner_word: &'static str,
+    pub target_word: &'static str,
+    /// Keys of fixed value shown in each pair (`"endpoint": "sip"`).
+    pub constants: &'static [(&'static str, &'static str)],
 }
 
 /// The routes an association answers.
@@ -118,6 +146,7 @@ impl Association {
         owner: &Resource::BASE,
         target: &Resource::BASE,
         table: "",
+        storage: Storage::Table,
         owner_key: "",
         target_key: "",
         path: "",
@@ -132,6 +161,9 @@ impl Association {
         guards_target: true,
         hooks: AssociationHooks::NONE,
         doc: "",
+        owner_word: "",
+        target_word: "",
+        constants: &[],
     };
 
     pub fn serve(&'static self, op: AssociationOp, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
@@ -163,17 +195,35 @@ impl Association {
     }
 
     fn single_owner(&self) -> bool {
-        self.one_per_owner || self.shape == Shape::Single
+        self.one_per_owner || self.shape != Shape::Multiple
     }
 
-    fn pairs(&self, ctx: &Ctx, column: &str, id: i64) -> ApiResult<Vec<Pair>> {
-        let mut columns = vec![self.owner_key, self.target_key];
+    /// (table, owner column, target column) of the pairs.
+    fn source(&self) -> (&'static str, &'static str, &'static str) {
+        match self.storage {
+            Storage::Table => (self.table, self.owner_key, self.target_key),
+            Storage::OwnerColumn(column) => (self.owner.table, "id", column),
+        }
+    }
+
+    fn column(&self, side: Side) -> &'static str {
+        let (_, owner, target) = self.source();
+        match side {
+            Side::Owner => owner,
+            Side::Target => target,
+        }
+    }
+
+    /// The pairs whose `side` is `id`.
+    fn pairs(&self, ctx: &Ctx, side: Side, id: i64) -> ApiResult<Vec<Pair>> {
+        let (table, owner, target) = self.source();
+        let mut columns = vec![owner, target];
         columns.extend(self.extra.iter().map(|field| field.name));
         columns.extend(self.fields.iter().map(|field| field.name));
         let sql = format!(
-            "SELECT {} FROM {} WHERE {column} = ?1 ORDER BY {}",
+            "SELECT {} FROM {table} WHERE {} = ?1 AND {target} IS NOT NULL ORDER BY {}",
             columns.join(", "),
-            self.table,
+            self.column(side),
             self.order
         );
         let mut statement = ctx.conn.prepare_cached(&sql)?;
@@ -194,6 +244,9 @@ impl Association {
         let mut object = Map::new();
         object.insert(self.owner_key.into(), Value::from(pair.owner));
         object.insert(self.target_key.into(), Value::from(pair.target));
+        for (key, value) in self.constants {
+            object.insert((*key).into(), Value::from(*value));
+        }
         object.extend(pair.extra);
         object.insert(
             "links".into(),
@@ -215,14 +268,14 @@ impl Association {
 
     fn read(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
         let owner = self.owner.resolve_param(ctx)?;
-        let mut pairs = self.pairs(ctx, self.owner_key, owner)?;
+        let mut pairs = self.pairs(ctx, Side::Owner, owner)?;
         match self.shape {
             Shape::Multiple => Ok(self.list_json(ctx, pairs)),
-            Shape::Single if pairs.is_empty() => Err(ApiError::not_found_by(
+            Shape::Single | Shape::Linked if pairs.is_empty() => Err(ApiError::not_found_by(
                 self.name,
                 &[(self.owner_key, Value::from(owner))],
             )),
-            Shape::Single => Ok(ApiResponse::json(
+            Shape::Single | Shape::Linked => Ok(ApiResponse::json(
                 200,
                 &self.pair_json(ctx, pairs.remove(0)),
             )),
@@ -231,7 +284,7 @@ impl Association {
 
     fn read_reverse(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
         let target = self.target.resolve_param(ctx)?;
-        let mut pairs = self.pairs(ctx, self.target_key, target)?;
+        let mut pairs = self.pairs(ctx, Side::Target, target)?;
         match self.reverse {
             Reverse::One(_) if pairs.is_empty() => Err(ApiError::not_found_by(
                 self.name,
@@ -245,9 +298,15 @@ impl Association {
         }
     }
 
-    /// POST: the body names the target by `target_key`.
+    /// POST: the body names the target by `target_key`; PUT for a linked
+    /// association: the path does.
     fn associate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
         let owner = self.owner.resolve_param(ctx)?;
+        if self.shape == Shape::Linked {
+            let target = self.target.resolve_param(ctx)?;
+            self.link(ctx, owner, target, Vec::new())?;
+            return Ok(ApiResponse::no_content());
+        }
         let body = ctx.json_body()?;
         let known = |key: &str| {
             key == self.owner_key
@@ -265,25 +324,49 @@ impl Association {
         let target = self
             .target
             .body_reference(ctx, self.target_key, body.get(self.target_key))?;
+        self.link(ctx, owner, target, values)?;
+        let pair = self
+            .pairs(ctx, Side::Owner, owner)?
+            .into_iter()
+            .find(|pair| pair.target == target)
+            .ok_or_else(|| ApiError::Internal("the association was not stored".into()))?;
+        let mut location = format!("{}/{owner}/{}", self.owner.collection, self.path);
+        if self.shape == Shape::Multiple {
+            location = format!("{location}/{target}");
+        }
+        Ok(ctx.created_at(&location, &self.pair_json(ctx, pair)))
+    }
+
+    /// The rules, then the pair stored: the hook's checks first, then "X is
+    /// associated with a Y" for a side that has room for one only.
+    fn link(&self, ctx: &Ctx, owner: i64, target: i64, values: Values) -> ApiResult<()> {
         if let Some(check) = self.hooks.check {
             check(ctx, owner, target)?;
         }
         if self.single_owner()
-            && let Some(current) = self.pairs(ctx, self.owner_key, owner)?.first()
+            && let Some(current) = self.pairs(ctx, Side::Owner, owner)?.first()
         {
-            return Err(self.associated(self.owner, owner, self.target, current.target));
+            return Err(self.associated(Side::Owner, owner, current.target));
         }
         if self.one_per_target
-            && let Some(current) = self.pairs(ctx, self.target_key, target)?.first()
+            && let Some(current) = self.pairs(ctx, Side::Target, target)?.first()
         {
-            return Err(self.associated(self.target, target, self.owner, current.owner));
+            return Err(self.associated(Side::Target, target, current.owner));
         }
         if self.pair_exists(ctx, owner, target)? {
-            return Err(self.associated(self.owner, owner, self.target, target));
+            return Err(self.associated(Side::Owner, owner, target));
         }
-        match self.hooks.insert {
-            Some(insert) => insert(ctx, owner, target)?,
-            None => {
+        match (self.hooks.insert, self.storage) {
+            (Some(insert), _) => insert(ctx, owner, target)?,
+            (None, Storage::OwnerColumn(column)) => {
+                ctx.conn
+                    .prepare_cached(&format!(
+                        "UPDATE {} SET {column} = ?1 WHERE id = ?2",
+                        self.owner.table
+                    ))?
+                    .execute([target, owner])?;
+            }
+            (None, Storage::Table) => {
                 let mut row: Values = vec![
                     (self.owner_key, SqlValue::Integer(owner)),
                     (self.target_key, SqlValue::Integer(target)),
@@ -295,26 +378,17 @@ impl Association {
         if let Some(after) = self.hooks.after {
             after(ctx, owner, target)?;
         }
-        let pair = self
-            .pairs(ctx, self.owner_key, owner)?
-            .into_iter()
-            .find(|pair| pair.target == target)
-            .ok_or_else(|| ApiError::Internal("the association was not stored".into()))?;
-        let mut location = format!("{}/{owner}/{}", self.owner.collection, self.path);
-        if self.shape == Shape::Multiple {
-            location = format!("{location}/{target}");
-        }
-        Ok(ctx.created_at(&location, &self.pair_json(ctx, pair)))
+        Ok(())
     }
 
     fn dissociate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
         let owner = self.owner.resolve_param(ctx)?;
         match self.shape {
-            Shape::Multiple => {
+            Shape::Multiple | Shape::Linked => {
                 let target = self.target.resolve_param(ctx)?;
                 self.dissociate_pair(ctx, owner, target)
             }
-            Shape::Single => match self.pairs(ctx, self.owner_key, owner)?.first() {
+            Shape::Single => match self.pairs(ctx, Side::Owner, owner)?.first() {
                 Some(pair) => self.dissociate_pair(ctx, owner, pair.target),
                 None => Err(ApiError::not_found_by(
                     self.name,
@@ -324,26 +398,38 @@ impl Association {
         }
     }
 
-    /// Removes the pair (404 when it is not associated), with its hooks.
+    /// Removes the pair (404 when it is not associated; 400 for a linked
+    /// association), with its hooks.
     pub fn dissociate_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<ApiResponse> {
         if !self.pair_exists(ctx, owner, target)? {
-            return Err(ApiError::not_found_by(
-                self.name,
-                &[
-                    (self.owner_key, Value::from(owner)),
-                    (self.target_key, Value::from(target)),
-                ],
-            ));
+            let keys = [
+                (self.owner_key, Value::from(owner)),
+                (self.target_key, Value::from(target)),
+            ];
+            return Err(match self.shape {
+                Shape::Linked => ApiError::resource(format!(
+                    "{} is not associated with {} {}",
+                    self.word(Side::Owner),
+                    self.word(Side::Target),
+                    meta(&keys)
+                )),
+                _ => ApiError::not_found_by(self.name, &keys),
+            });
         }
         if let Some(check) = self.hooks.check_dissociate {
             check(ctx, owner, target)?;
         }
-        ctx.conn
-            .prepare_cached(&format!(
-                "DELETE FROM {} WHERE {} = ?1 AND {} = ?2",
-                self.table, self.owner_key, self.target_key
-            ))?
-            .execute([owner, target])?;
+        let (table, owner_column, target_column) = self.source();
+        let sql = match self.storage {
+            Storage::Table => {
+                format!("DELETE FROM {table} WHERE {owner_column} = ?1 AND {target_column} = ?2")
+            }
+            Storage::OwnerColumn(_) => format!(
+                "UPDATE {table} SET {target_column} = NULL \
+                 WHERE {owner_column} = ?1 AND {target_column} = ?2"
+            ),
+        };
+        ctx.conn.prepare_cached(&sql)?.execute([owner, target])?;
         if let Some(after) = self.hooks.after {
             after(ctx, owner, target)?;
         }
@@ -353,7 +439,7 @@ impl Association {
     /// 200 with one associated pair.
     pub fn read_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<ApiResponse> {
         let pair = self
-            .pairs(ctx, self.owner_key, owner)?
+            .pairs(ctx, Side::Owner, owner)?
             .into_iter()
             .find(|pair| pair.target == target)
             .ok_or_else(|| {
@@ -363,11 +449,11 @@ impl Association {
     }
 
     fn pair_exists(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<bool> {
+        let (table, owner_column, target_column) = self.source();
         Ok(ctx
             .conn
             .prepare_cached(&format!(
-                "SELECT 1 FROM {} WHERE {} = ?1 AND {} = ?2",
-                self.table, self.owner_key, self.target_key
+                "SELECT 1 FROM {table} WHERE {owner_column} = ?1 AND {target_column} = ?2"
             ))?
             .query_row([owner, target], |_| Ok(()))
             .optional()?
@@ -375,31 +461,33 @@ impl Association {
     }
 
     /// `<This> is associated with a <Other> ('this_id': 1, 'other_id': 2)`.
-    fn associated(
-        &self,
-        this: &Resource,
-        this_id: i64,
-        other: &Resource,
-        other_id: i64,
-    ) -> ApiError {
-        let (this_key, other_key) = self.keys_of(this);
+    fn associated(&self, this: Side, this_id: i64, other_id: i64) -> ApiError {
+        let other = this.other();
         ApiError::resource(format!(
             "{} is associated with a {} {}",
-            this.name,
-            other.name,
+            self.word(this),
+            self.word(other),
             meta(&[
-                (this_key, Value::from(this_id)),
-                (other_key, Value::from(other_id))
+                (self.key(this), Value::from(this_id)),
+                (self.key(other), Value::from(other_id))
             ])
         ))
     }
 
-    /// (key of `side`, key of the other side).
-    fn keys_of(&self, side: &Resource) -> (&'static str, &'static str) {
-        if std::ptr::eq(side, self.owner) {
-            (self.owner_key, self.target_key)
-        } else {
-            (self.target_key, self.owner_key)
+    fn key(&self, side: Side) -> &'static str {
+        match side {
+            Side::Owner => self.owner_key,
+            Side::Target => self.target_key,
+        }
+    }
+
+    /// The side's name in messages.
+    fn word(&self, side: Side) -> &'static str {
+        match side {
+            Side::Owner if self.owner_word.is_empty() => self.owner.name,
+            Side::Owner => self.owner_word,
+            Side::Target if self.target_word.is_empty() => self.target.name,
+            Side::Target => self.target_word,
         }
     }
 
@@ -409,29 +497,19 @@ impl Association {
     pub fn guard_delete(&self, ctx: &Ctx, resource: &Resource, id: i64) -> ApiResult<()> {
         let as_owner = std::ptr::eq(resource, self.owner) && self.guards_owner;
         let as_target = std::ptr::eq(resource, self.target) && self.guards_target;
-        for (holds, column, other, single) in [
-            (as_owner, self.owner_key, self.target, self.single_owner()),
-            (as_target, self.target_key, self.owner, self.one_per_target),
+        for (holds, side, single) in [
+            (as_owner, Side::Owner, self.single_owner()),
+            (as_target, Side::Target, self.one_per_target),
         ] {
             if !holds {
                 continue;
             }
-            let pairs = self.pairs(ctx, column, id)?;
-            if pairs.is_empty() {
+            let mut others = self.ids_of(ctx, side, id)?;
+            if others.is_empty() {
                 continue;
             }
-            let (this_key, other_key) = self.keys_of(resource);
-            let mut others: Vec<i64> = pairs
-                .iter()
-                .map(|pair| {
-                    if column == self.owner_key {
-                        pair.target
-                    } else {
-                        pair.owner
-                    }
-                })
-                .collect();
             others.sort_unstable();
+            let other_key = self.key(side.other());
             let shown = if single {
                 (other_key.to_string(), Value::from(others[0]))
             } else {
@@ -440,40 +518,45 @@ impl Association {
             };
             return Err(ApiError::resource(format!(
                 "{} is associated with a {} {}",
-                resource.name,
-                other.name,
-                meta(&[(this_key, Value::from(id)), (shown.0.as_str(), shown.1)])
+                self.word(side),
+                self.word(side.other()),
+                meta(&[
+                    (self.key(side), Value::from(id)),
+                    (shown.0.as_str(), shown.1)
+                ])
             )));
         }
         Ok(())
     }
+
+    /// The ids on the other side of the pairs whose `side` is `id`.
+    fn ids_of(&self, ctx: &Ctx, side: Side, id: i64) -> ApiResult<Vec<i64>> {
+        Ok(self
+            .pairs(ctx, side, id)?
+            .into_iter()
+            .map(|pair| match side {
+                Side::Owner => pair.target,
+                Side::Target => pair.owner,
+            })
+            .collect())
+    }
+
+    /// The targets of an owner, in the association's order.
+    pub fn targets_of(&self, ctx: &Ctx, owner: i64) -> ApiResult<Vec<i64>> {
+        self.ids_of(ctx, Side::Owner, owner)
+    }
+
+    /// The owners of a target.
+    pub fn owners_of(&self, ctx: &Ctx, target: i64) -> ApiResult<Vec<i64>> {
+        self.ids_of(ctx, Side::Target, target)
+    }
 }
 
-/// The associations whose owner or target is `resource`, for resource hooks
-/// that must bring what hangs on an object up to date.
-pub fn of(resource: &Resource) -> impl Iterator<Item = &'static Association> + '_ {
-    ASSOCIATIONS
-        .iter()
-        .copied()
-        .filter(move |a| std::ptr::eq(a.owner, resource) || std::ptr::eq(a.target, resource))
-}
-
-/// The ids associated with `id` of `resource` through `association`.
-pub fn ids_of(
-    association: &Association,
-    ctx: &Ctx,
-    resource: &Resource,
-    id: i64,
-) -> ApiResult<Vec<i64>> {
-    let owner_side = std::ptr::eq(resource, association.owner);
-    let column = if owner_side {
-        association.owner_key
-    } else {
-        association.target_key
-    };
-    Ok(association
-        .pairs(ctx, column, id)?
-        .into_iter()
-        .map(|pair| if owner_side { pair.target } else { pair.owner })
-        .collect())
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Owner => Side::Target,
+            Side::Target => Side::Owner,
+        }
+    }
 }

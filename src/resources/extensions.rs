@@ -146,7 +146,7 @@ fn not_associated(line_id: i64) -> ApiError {
 
 /// The line's extensions, internal ones first.
 fn extensions_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Vec<i64>> {
-    super::association::ids_of(&LINE_EXTENSIONS, ctx, &LINES, line_id)
+    LINE_EXTENSIONS.targets_of(ctx, line_id)
 }
 
 fn internal_extension_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Option<i64>> {

@@ -3,6 +3,7 @@
 //! never stored twice; its caller id lives on the endpoint and follows the
 //! line's main user (`refresh`).
 
+use super::association::{Association, AssociationHooks, Reverse, Shape, Storage};
 use super::endpoints::{SCCP, SIP};
 use super::fields::{CONTEXT, Field, Mode, Values};
 use super::resource::{Hooks, Op, Plain, Resource};
@@ -12,7 +13,7 @@ use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 const FROM: &str = "lines \
     LEFT JOIN endpoints_sip ON endpoints_sip.id = lines.endpoint_sip_id \
@@ -345,20 +346,6 @@ impl Protocol {
             Protocol::Sccp => "sccp",
         }
     }
-
-    fn column(self) -> &'static str {
-        match self {
-            Protocol::Sip => "endpoint_sip_id",
-            Protocol::Sccp => "endpoint_sccp_id",
-        }
-    }
-
-    fn resource(self) -> &'static Resource {
-        match self {
-            Protocol::Sip => &SIP,
-            Protocol::Sccp => &SCCP,
-        }
-    }
 }
 
 pub fn endpoint_of(ctx: &Ctx, line_id: i64) -> ApiResult<Option<(Protocol, i64)>> {
@@ -371,138 +358,71 @@ pub fn endpoint_of(ctx: &Ctx, line_id: i64) -> ApiResult<Option<(Protocol, i64)>
         .or(sccp.map(|id| (Protocol::Sccp, id))))
 }
 
-fn association_json(ctx: &Ctx, line_id: i64, protocol: Protocol, endpoint_id: i64) -> Value {
-    json!({
-        "line_id": line_id,
-        "endpoint": protocol.name(),
-        "endpoint_id": endpoint_id,
-        "links": [LINES.link(ctx, line_id), protocol.resource().link(ctx, endpoint_id)],
-    })
-}
+/// A line's endpoint, linked by path (`PUT /1.1/lines/{line}/endpoints/sip/{sip}`):
+/// the line keeps its id in its own row.
+pub static LINE_SIP: Association = Association {
+    target: &SIP,
+    storage: Storage::OwnerColumn("endpoint_sip_id"),
+    path: "endpoints/sip",
+    constants: &[("endpoint", "sip")],
+    ..LINE_ENDPOINT
+};
 
-fn line_endpoint_not_found(key: &str, id: i64) -> ApiError {
-    ApiError::not_found("LineEndpoint", key, id)
-}
+pub static LINE_SCCP: Association = Association {
+    target: &SCCP,
+    storage: Storage::OwnerColumn("endpoint_sccp_id"),
+    path: "endpoints/sccp",
+    constants: &[("endpoint", "sccp")],
+    ..LINE_ENDPOINT
+};
 
-/// `GET /lines/{id}/endpoints/<protocol>`
-fn endpoint_of_line(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve_param(ctx)?;
+/// What both protocols' links share: a line has one endpoint of either
+/// protocol, an endpoint serves one line; deleting the line deletes its
+/// endpoint (`delete_line`), deleting the endpoint leaves the line without.
+const LINE_ENDPOINT: Association = Association {
+    name: "LineEndpoint",
+    owner: &LINES,
+    owner_key: "line_id",
+    target_key: "endpoint_id",
+    target_word: "Endpoint",
+    shape: Shape::Linked,
+    one_per_target: true,
+    reverse: Reverse::One("lines"),
+    order: "id",
+    guards_owner: false,
+    guards_target: false,
+    hooks: AssociationHooks {
+        check: Some(has_no_endpoint),
+        check_dissociate: Some(has_no_users_or_extensions),
+        after: Some(refresh_linked),
+        ..AssociationHooks::NONE
+    },
+    doc: "A line has one endpoint, SIP or SCCP; an endpoint serves one line. The line \
+          loses its endpoint only once it has no users nor extensions.",
+    ..Association::BASE
+};
+
+/// `Line is associated with a Endpoint`, whichever its protocol.
+fn has_no_endpoint(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> {
     match endpoint_of(ctx, line_id)? {
-        Some((found, endpoint_id)) if found == protocol => Ok(ApiResponse::json(
-            200,
-            &association_json(ctx, line_id, protocol, endpoint_id),
-        )),
-        _ => Err(line_endpoint_not_found("line_id", line_id)),
-    }
-}
-
-/// `GET /endpoints/<protocol>/{id}/lines`
-fn line_of_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let endpoint_id = protocol.resource().resolve_param(ctx)?;
-    let line_id: Option<i64> = ctx
-        .conn
-        .prepare_cached(&format!(
-            "SELECT id FROM lines WHERE {} = ?1",
-            protocol.column()
-        ))?
-        .query_row([endpoint_id], |row| row.get(0))
-        .optional()?;
-    match line_id {
-        Some(line_id) => Ok(ApiResponse::json(
-            200,
-            &association_json(ctx, line_id, protocol, endpoint_id),
-        )),
-        None => Err(line_endpoint_not_found("endpoint_id", endpoint_id)),
-    }
-}
-
-/// `PUT /lines/{id}/endpoints/<protocol>/{endpoint_id}`
-fn associate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve_param(ctx)?;
-    let endpoint_id = protocol.resource().resolve_param(ctx)?;
-    if let Some((current, current_id)) = endpoint_of(ctx, line_id)? {
-        return Err(ApiError::resource(format!(
+        Some((protocol, current)) => Err(ApiError::resource(format!(
             "Line is associated with a Endpoint {}",
             meta(&[
                 ("line_id", Value::from(line_id)),
-                ("endpoint", Value::from(current.name())),
-                ("endpoint_id", Value::from(current_id))
+                ("endpoint", Value::from(protocol.name())),
+                ("endpoint_id", Value::from(current))
             ])
-        )));
+        ))),
+        None => Ok(()),
     }
-    let other: Option<i64> = ctx
-        .conn
-        .prepare_cached(&format!(
-            "SELECT id FROM lines WHERE {} = ?1",
-            protocol.column()
-        ))?
-        .query_row([endpoint_id], |row| row.get(0))
-        .optional()?;
-    if let Some(other) = other {
-        return Err(ApiError::resource(format!(
-            "Endpoint is associated with a Line {}",
-            meta(&[
-                ("endpoint_id", Value::from(endpoint_id)),
-                ("line_id", Value::from(other))
-            ])
-        )));
-    }
-    ctx.conn
-        .prepare_cached(&format!(
-            "UPDATE lines SET {} = ?1 WHERE id = ?2",
-            protocol.column()
-        ))?
-        .execute([endpoint_id, line_id])?;
-    refresh(ctx, line_id)?;
-    Ok(ApiResponse::no_content())
 }
 
-/// `DELETE /lines/{id}/endpoints/<protocol>/{endpoint_id}`
-fn dissociate_endpoint(ctx: &Ctx, protocol: Protocol) -> ApiResult<ApiResponse> {
-    let line_id = LINES.resolve_param(ctx)?;
-    let endpoint_id = protocol.resource().resolve_param(ctx)?;
-    if endpoint_of(ctx, line_id)? != Some((protocol, endpoint_id)) {
-        return Err(ApiError::resource(format!(
-            "Line is not associated with Endpoint {}",
-            meta(&[
-                ("line_id", Value::from(line_id)),
-                ("endpoint_id", Value::from(endpoint_id))
-            ])
-        )));
-    }
-    ensure_no_users_or_extensions(ctx, line_id)?;
-    ctx.conn
-        .prepare_cached(&format!(
-            "UPDATE lines SET {} = NULL WHERE id = ?1",
-            protocol.column()
-        ))?
-        .execute([line_id])?;
-    Ok(ApiResponse::no_content())
+fn has_no_users_or_extensions(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> {
+    ensure_no_users_or_extensions(ctx, line_id)
 }
 
-pub fn sip_of_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    endpoint_of_line(ctx, Protocol::Sip)
-}
-pub fn sccp_of_line(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    endpoint_of_line(ctx, Protocol::Sccp)
-}
-pub fn line_of_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    line_of_endpoint(ctx, Protocol::Sip)
-}
-pub fn line_of_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    line_of_endpoint(ctx, Protocol::Sccp)
-}
-pub fn associate_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    associate_endpoint(ctx, Protocol::Sip)
-}
-pub fn associate_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    associate_endpoint(ctx, Protocol::Sccp)
-}
-pub fn dissociate_sip(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    dissociate_endpoint(ctx, Protocol::Sip)
-}
-pub fn dissociate_sccp(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    dissociate_endpoint(ctx, Protocol::Sccp)
+fn refresh_linked(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> {
+    refresh(ctx, line_id)
 }
 
 /// Brings what depends on a line's associations up to date: the caller id

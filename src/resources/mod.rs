@@ -46,6 +46,8 @@ pub static ASSOCIATIONS: &[&Association] = &[
     &voicemails::USER_VOICEMAIL,
     &user_lines::USER_LINES,
     &extensions::LINE_EXTENSIONS,
+    &lines::LINE_SIP,
+    &lines::LINE_SCCP,
 ];
 
 /// How a path names one object: by numeric id or by uuid.
