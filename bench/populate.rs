@@ -316,21 +316,14 @@ impl Dispatcher<'_> {
         body: Option<&Value>,
     ) -> Result<Value, String> {
         let request = ApiRequest {
-            method,
-            method_name: method.as_str().into(),
-            path: path.into(),
-            query: Vec::new(),
-            accept: None,
             content_type: Some("application/json".into()),
-            authorization: None,
-            auth_token: None,
             host: Some("127.0.0.1".into()),
             body: match body {
                 Some(body) => serde_json::to_vec(body).map_err(|e| e.to_string())?,
                 None => Vec::new(),
             },
-            peer: None,
             listener: ListenerKind::Http,
+            ..ApiRequest::new(method, path)
         };
         let (route, params) = routes::find(table(), Service::Confd, method, &request.path)
             .map_err(|e| format!("{method:?} {path}: {}", e.message()))?;

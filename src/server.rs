@@ -567,18 +567,10 @@ mod tests {
 
     fn request(accept: Option<&str>, content_type: Option<&str>, body: &[u8]) -> ApiRequest {
         ApiRequest {
-            method: Method::Post,
-            method_name: "POST".into(),
-            path: "/1.1/users".into(),
-            query: vec![],
             accept: accept.map(str::to_string),
             content_type: content_type.map(str::to_string),
-            authorization: None,
-            auth_token: None,
-            host: None,
             body: body.to_vec(),
-            peer: None,
-            listener: ListenerKind::Https,
+            ..ApiRequest::new(Method::Post, "/1.1/users")
         }
     }
 

@@ -259,18 +259,10 @@ mod tests {
 
     fn request(peer: &str, token: Option<&str>) -> ApiRequest {
         ApiRequest {
-            method: Method::Get,
-            method_name: "GET".into(),
-            path: "/1.1/users".into(),
-            query: vec![],
-            accept: None,
-            content_type: None,
-            authorization: None,
             auth_token: token.map(str::to_string),
-            host: None,
-            body: vec![],
             peer: peer.parse().ok(),
             listener: ListenerKind::Http,
+            ..ApiRequest::new(Method::Get, "/1.1/users")
         }
     }
 

@@ -578,7 +578,7 @@ mod index_tests {
     use super::*;
     use crate::config::Config;
     use crate::db::list::ListCache;
-    use crate::http::{ApiRequest, ListenerKind, Method};
+    use crate::http::{ApiRequest, Method};
     use rusqlite::Connection;
 
     struct Random(u64);
@@ -838,18 +838,8 @@ mod index_tests {
 
     fn request() -> ApiRequest {
         ApiRequest {
-            method: Method::Get,
-            method_name: "GET".into(),
-            path: "/1.1/users".into(),
-            query: vec![],
-            accept: None,
-            content_type: None,
-            authorization: None,
-            auth_token: None,
             host: Some("pbx:9486".into()),
-            body: vec![],
-            peer: None,
-            listener: ListenerKind::Https,
+            ..ApiRequest::new(Method::Get, "/1.1/users")
         }
     }
 
