@@ -68,13 +68,22 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
         "casefold",
         1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
         |ctx| {
             let text: Option<String> = ctx.get(0)?;
             Ok(text.map(|t| t.to_lowercase()))
         },
     )?;
     Ok(())
+}
+
+/// The per-connection setup (pragmas, `casefold`), for tests that build
+/// an older schema by hand.
+#[cfg(test)]
+pub(crate) fn configure_for_tests(conn: &Connection) {
+    configure(conn).expect("configured");
 }
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -8,7 +8,7 @@ use super::endpoints::{SCCP, SIP};
 use super::fields::{CONTEXT, Field, Mode, Values};
 use super::resource::{Hooks, Op, Plain, Resource};
 use super::{ASSOCIATIONS, Ctx, set_value, value_of};
-use crate::db::list::ListSpec;
+use crate::db::list::{ListSpec, SearchIndex};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
@@ -72,6 +72,7 @@ pub static LINES: Resource = Resource {
         search_text: Some(SEARCH),
         id: "lines.id",
     },
+    search_index: Some(SEARCH_INDEX),
     to_json: Some(line_json),
     param: "line",
     param_doc: "The line's id.",
@@ -104,6 +105,15 @@ const SEARCH: &str = "casefold(lines.context || char(10) || lines.provisioning_c
     coalesce(endpoints_sip.username, '') || char(10) || \
     CASE WHEN lines.endpoint_sip_id IS NOT NULL THEN 'sip' \
     WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' ELSE '' END)";
+
+/// The FTS5 tables holding `SEARCH` of every line, kept by triggers on
+/// lines and SIP endpoints (schema step 5, view `line_search_source`).
+pub(crate) const SEARCH_INDEX: SearchIndex = SearchIndex {
+    trigrams: "line_search",
+    pairs: "line_search_pairs",
+    unindexed: "line_search_unindexed",
+    source: "line_search_source",
+};
 
 fn text_or_null(row: &Row, index: usize) -> rusqlite::Result<Value> {
     Ok(row
@@ -537,6 +547,8 @@ pub static LINES_SIP: Resource = Resource {
         search_text: Some(SEARCH),
         id: "lines.id",
     },
+    // the same text: the order index keeps the SIP lines only
+    search_index: Some(SEARCH_INDEX),
     to_json: Some(sip_line_json),
     param: "line",
     param_doc: "The line's id.",

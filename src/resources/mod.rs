@@ -11,6 +11,8 @@ pub mod fields;
 pub mod infos;
 pub mod lines;
 pub mod resource;
+#[cfg(test)]
+mod search_index_tests;
 pub mod user_lines;
 pub mod users;
 pub mod voicemails;

@@ -88,6 +88,9 @@ pub struct Resource {
     /// FROM/SELECT/columns for lists; reading one object uses the same
     /// FROM and SELECT, so both show the same shape.
     pub list: ListSpec,
+    /// The FTS5 tables holding `list.search_text` of every row (schema
+    /// steps 3 and 5), so that a search reads an index; None: it scans.
+    pub search_index: Option<SearchIndex>,
     /// The object of a row of `list.select`; None: the id, then every field
     /// in declaration order, then `links`.
     pub to_json: Option<RowToJson>,
@@ -128,6 +131,7 @@ impl Resource {
             search_text: None,
             id: "id",
         },
+        search_index: None,
         to_json: None,
         param: "",
         param_doc: "",
@@ -472,7 +476,7 @@ impl Resource {
         ctx: &Ctx,
         scope: Option<(&str, Vec<SqlValue>)>,
     ) -> ApiResult<ApiResponse> {
-        self.list_indexed(ctx, scope, None)
+        self.list_indexed(ctx, scope, self.search_index.as_ref())
     }
 
     /// A list whose search may be answered by `index` (see `db::list`).

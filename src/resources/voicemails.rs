@@ -8,7 +8,7 @@ use super::association::{Association, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Item, Refers};
 use super::resource::Resource;
 use super::users::USERS;
-use crate::db::list::ListSpec;
+use crate::db::list::{ListSpec, SearchIndex};
 
 const LANGUAGE: Refers = Refers {
     name: "Language",
@@ -102,6 +102,13 @@ pub static VOICEMAILS: Resource = Resource {
         ),
         id: "voicemails.id",
     },
+    // schema step 5, view `voicemail_search_source`: the same text
+    search_index: Some(SearchIndex {
+        trigrams: "voicemail_search",
+        pairs: "voicemail_search_pairs",
+        unindexed: "voicemail_search_unindexed",
+        source: "voicemail_search_source",
+    }),
     param: "voicemail",
     param_doc: "The voicemail's id.",
     tag: "voicemails",

@@ -1,0 +1,264 @@
+//! The search indexes of lines, extensions and voicemails (schema step 5)
+//! held to the plain scan of each list's `search_text`, on random non-ASCII
+//! data, after every kind of change their triggers follow, and on a
+//! database that had rows before the step (the migration fills them).
+
+use super::extensions::EXTENSIONS;
+use super::lines::{LINES, LINES_SIP};
+use super::resource::Resource;
+use super::voicemails::VOICEMAILS;
+use crate::db::list::{ListCache, ListQuery, fetch, fetch_indexed};
+use rusqlite::{Connection, Row};
+
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+}
+
+/// ASCII, accents, letters whose folding is special (İ folds to two
+/// characters, Σ to σ or ς), wide ones, the separator, quotes and the
+/// control characters the index keeps apart.
+const ALPHABET: &[&str] = &[
+    "a", "B", "e", "O", "n", " ", "É", "ø", "ß", "İ", "Σ", "ς", "東", "🎉", "\n", "\"", "'", "\\",
+    "*", "-", "\t", "\0", "\u{1}", "\u{2}", "1", "0",
+];
+
+fn text(random: &mut Random, length: usize) -> String {
+    (0..length)
+        .map(|_| ALPHABET[random.below(ALPHABET.len())])
+        .collect()
+}
+
+struct Database {
+    conn: Option<Connection>,
+    dir: std::path::PathBuf,
+}
+
+impl std::ops::Deref for Database {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("open until dropped")
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        drop(self.conn.take());
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("xivo-lists-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn database(name: &str) -> Database {
+    let dir = temp_dir(name);
+    let conn = crate::db::open(&dir.join("search.db")).expect("database");
+    Database {
+        conn: Some(conn),
+        dir,
+    }
+}
+
+const CONTEXTS: &[&str] = &["default", "to-extern", "Ünïcode-Σ"];
+
+/// Random rows in the three tables (and SIP/SCCP endpoints for lines),
+/// written directly: any text the columns accept, not only valid ones.
+fn fill(conn: &Connection, random: &mut Random, first: usize, count: usize) {
+    conn.execute(
+        "INSERT OR IGNORE INTO contexts (name) VALUES (?1)",
+        [CONTEXTS[2]],
+    )
+    .expect("context");
+    for number in first..first + count {
+        let context = CONTEXTS[random.below(CONTEXTS.len())];
+        let length = random.below(12);
+        conn.execute(
+            "INSERT INTO voicemails (name, number, context, email) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                text(random, length),
+                format!("{}{}", text(random, 2), number),
+                context,
+                (random.below(3) > 0).then(|| text(random, 6)),
+            ],
+        )
+        .expect("voicemail");
+        conn.execute(
+            "INSERT INTO extensions (exten, context) VALUES (?1, ?2)",
+            rusqlite::params![format!("{}{number}", text(random, 3)), context],
+        )
+        .expect("extension");
+        let (sip, sccp) = match random.below(3) {
+            0 => {
+                conn.execute(
+                    "INSERT INTO endpoints_sip (username, secret) VALUES (?1, 's')",
+                    [format!("{}{number}", text(random, 5))],
+                )
+                .expect("sip");
+                (Some(conn.last_insert_rowid()), None)
+            }
+            1 => {
+                conn.execute("INSERT INTO endpoints_sccp DEFAULT VALUES", [])
+                    .expect("sccp");
+                (None, Some(conn.last_insert_rowid()))
+            }
+            _ => (None, None),
+        };
+        conn.execute(
+            "INSERT INTO lines (context, position, provisioning_code, device_id, \
+             endpoint_sip_id, endpoint_sccp_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                context,
+                1 + random.below(20) as i64,
+                format!("{}{number}", text(random, 2)),
+                (random.below(2) > 0).then(|| text(random, 4)),
+                sip,
+                sccp,
+            ],
+        )
+        .expect("line");
+    }
+}
+
+/// Terms: pieces of the stored texts, random strings and edge cases.
+fn terms(conn: &Connection, resource: &Resource, random: &mut Random) -> Vec<String> {
+    let search = resource.list.search_text.expect("searchable");
+    let texts: Vec<String> = conn
+        .prepare(&format!("SELECT {search} FROM {}", resource.list.from))
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("texts");
+    let mut terms: Vec<String> = [
+        "\n", "\n\n", "\"", "\"\"", "e\"", "É", "ΣΑ", "İ", "\0", "a\u{1}", "1", "00", "sip", "sccp",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect();
+    for _ in 0..120 {
+        let chars: Vec<char> = texts[random.below(texts.len())].chars().collect();
+        let length = 1 + random.below(6);
+        if chars.len() >= length {
+            let start = random.below(chars.len() - length + 1);
+            terms.push(chars[start..start + length].iter().collect());
+        }
+        let length = 1 + random.below(3);
+        terms.push(text(random, length));
+    }
+    terms
+}
+
+fn agree(conn: &Connection, resource: &Resource, terms: &[String], what: &str) {
+    let index = resource.search_index.as_ref().expect("an index");
+    let cache = ListCache::new();
+    for term in terms {
+        for extra in [
+            vec![],
+            vec![("direction", "desc"), ("offset", "3"), ("limit", "5")],
+        ] {
+            let mut params = vec![("search".to_string(), term.clone())];
+            params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            let query = ListQuery::parse(&params, &resource.list).expect("query");
+            let id = |row: &Row| row.get::<_, i64>(0);
+            let plain = fetch(conn, &resource.list, &query, None, id).expect("plain");
+            let indexed =
+                fetch_indexed(conn, &cache, &resource.list, &query, None, Some(index), id)
+                    .expect("indexed");
+            assert_eq!(
+                plain, indexed,
+                "{} {what}: term {term:?} {extra:?}",
+                resource.name
+            );
+        }
+    }
+}
+
+const RESOURCES: [&Resource; 4] = [&VOICEMAILS, &LINES, &LINES_SIP, &EXTENSIONS];
+
+fn agree_all(conn: &Connection, random: &mut Random, what: &str) {
+    for resource in RESOURCES {
+        let terms = terms(conn, resource, random);
+        agree(conn, resource, &terms, what);
+    }
+}
+
+#[test]
+fn the_search_indexes_agree_with_a_plain_scan() {
+    let conn = database("agree");
+    let mut random = Random(0x0dd_ba11);
+    fill(&conn, &mut random, 0, 300);
+    agree_all(&conn, &mut random, "as made");
+
+    // every kind of change the triggers follow
+    conn.execute_batch(
+        "UPDATE voicemails SET name = name || 'ßÉ' WHERE id % 5 = 0;
+         UPDATE voicemails SET email = NULL WHERE id % 7 = 0;
+         UPDATE voicemails SET number = number || 'Σ' WHERE id % 4 = 1;
+         DELETE FROM voicemails WHERE id % 11 = 0;
+         UPDATE extensions SET exten = exten || '9İ' WHERE id % 2 = 0;
+         DELETE FROM extensions WHERE id % 13 = 0;
+         UPDATE lines SET device_id = 'Dev' || id WHERE id % 3 = 0;
+         UPDATE lines SET position = position + 7, provisioning_code = provisioning_code || 'x'
+             WHERE id % 5 = 2;
+         DELETE FROM lines WHERE id % 17 = 0;
+         UPDATE endpoints_sip SET username = username || 'ÜSER' WHERE id % 2 = 1;
+         DELETE FROM endpoints_sip WHERE id % 9 = 0;
+         DELETE FROM endpoints_sccp WHERE id % 4 = 0;
+         UPDATE contexts SET name = 'Renamed-Ø' WHERE name = 'to-extern';
+         INSERT INTO contexts (name) VALUES ('to-extern');",
+    )
+    .expect("changes");
+    // a line moved to a new SIP endpoint, and one to an SCCP endpoint
+    conn.execute_batch(
+        "INSERT INTO endpoints_sip (username, secret) VALUES ('NewÉndpoint', 's');
+         UPDATE lines SET endpoint_sccp_id = NULL,
+             endpoint_sip_id = (SELECT max(id) FROM endpoints_sip)
+             WHERE id = (SELECT min(id) FROM lines);
+         INSERT INTO endpoints_sccp DEFAULT VALUES;
+         UPDATE lines SET endpoint_sip_id = NULL,
+             endpoint_sccp_id = (SELECT max(id) FROM endpoints_sccp)
+             WHERE id = (SELECT max(id) FROM lines);",
+    )
+    .expect("endpoints moved");
+    fill(&conn, &mut random, 300, 50);
+    agree_all(&conn, &mut random, "after changes");
+}
+
+#[test]
+fn rows_made_before_the_step_are_indexed_by_it() {
+    let dir = temp_dir("migrate");
+    let path = dir.join("old.db");
+    let schema = include_str!("../../schema.sql");
+    let step5 = schema.find("\n-- step 5").expect("step 5");
+    {
+        let conn = Connection::open(&path).expect("raw open");
+        crate::db::configure_for_tests(&conn);
+        conn.execute_batch(&schema[..step5]).expect("steps 1-4");
+        conn.pragma_update(None, "user_version", 4)
+            .expect("version");
+        fill(&conn, &mut Random(99), 0, 120);
+    }
+    let conn = crate::db::open(&path).expect("migrates");
+    let mut random = Random(7);
+    agree_all(&conn, &mut random, "migrated");
+    let indexed: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM voicemail_search_pairs) \
+             + (SELECT count(*) FROM voicemail_search_unindexed)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(indexed, 120);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).ok();
+}
