@@ -27,8 +27,58 @@ const SEARCH_TERMS: &[&str] = &[
     "ména", "tanaka", "zzyzx",
 ];
 
+/// The list scenarios beside the users': each list paged at offset 0 and
+/// at its last page, and searched with a mix of terms of 1 to 7
+/// characters, against naive SQL on the same file.
+struct ListScenario {
+    name: &'static str,
+    /// ids of: offset 0, last page, search mix, naive references
+    ids: [&'static str; 4],
+    path: &'static str,
+    resource: &'static xivo_confd::resources::resource::Resource,
+    terms: &'static [&'static str],
+}
+
+const LISTS: &[ListScenario] = &[
+    ListScenario {
+        name: "voicemails",
+        ids: ["v0", "v1", "v2", "vn"],
+        path: "/1.1/voicemails",
+        resource: &xivo_confd::resources::voicemails::VOICEMAILS,
+        terms: &[
+            "ma", "zo", "é", "7", "mar", "lef", "ngu", "tanaka", "example", "1004", "ølst", "zzyzx",
+        ],
+    },
+    ListScenario {
+        name: "lines",
+        ids: ["l0", "l1", "l2", "ln"],
+        path: "/1.1/lines",
+        resource: &xivo_confd::resources::lines::LINES,
+        terms: &[
+            "9", "42", "ne7", "e12", "line1234", "5678", "123456", "zzyzx", "qx",
+        ],
+    },
+    ListScenario {
+        name: "extensions",
+        ids: ["e0", "e1", "e2", "en"],
+        path: "/1.1/extensions",
+        resource: &xivo_confd::resources::extensions::EXTENSIONS,
+        terms: &["1", "42", "555", "9999", "10123", "1099999", "zz", "zzyzx"],
+    },
+];
+
+/// Naive figures for one list: OFFSET 0, OFFSET of the last page, instr scan.
+struct ListNaive {
+    name: &'static str,
+    deepest: u64,
+    first: f64,
+    last: f64,
+    search: f64,
+}
+
 struct Options {
     users: u64,
+    lists: u64,
     line_every: u64,
     seconds: f64,
     warmup: f64,
@@ -65,6 +115,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         users: 100_000,
         line_every: 10,
+        lists: 100_000,
         seconds: 10.0,
         warmup: 1.0,
         connections: 16,
@@ -85,6 +136,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--bench" => {}
             "--users" => options.users = number(&value()?)?,
             "--line-every" => options.line_every = number(&value()?)?,
+            "--lists" => options.lists = number(&value()?)?,
             "--seconds" => options.seconds = number(&value()?)?,
             "--warmup" => options.warmup = number(&value()?)?,
             "--connections" => options.connections = number(&value()?)?,
@@ -97,8 +149,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             other => {
                 return Err(format!(
                     "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
-                     [--seconds S] [--warmup S] [--connections C] [--threads T] \
-                     [--only 0,6,1,5,2,3,4,7,s,n] [--reuse-db] [--dir DIR]"
+                     [--lists N] [--seconds S] [--warmup S] [--connections C] [--threads T] \
+                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e] [--reuse-db] [--dir DIR]"
                 ));
             }
         }
@@ -173,6 +225,18 @@ fn run(options: &Options) -> Result<(), String> {
             options.line_every,
             started.elapsed().as_secs_f64()
         );
+        if options.lists > 0 {
+            let started = Instant::now();
+            populate::populate_lists(&mut dispatcher, options.lists)?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(|e| e.to_string())?;
+            println!(
+                "database: voicemails, lines (with SIP endpoints) and extensions topped up to {} \
+                 each in {:.1} s through the route handlers",
+                options.lists,
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let token = {
         let conn = xivo_confd::db::open(&db)?;
@@ -341,8 +405,86 @@ fn run(options: &Options) -> Result<(), String> {
             outcome,
         ));
     }
+    let mut list_terms = Vec::new();
+    let mut list_deepest = Vec::new();
+    for list in LISTS {
+        if !wanted(list.ids[0].get(..1).unwrap_or_default()) {
+            continue;
+        }
+        let (_, body) = fetch(
+            address,
+            &get_request(&format!("{}?limit=1", list.path), Some(&token)),
+        )?;
+        let total = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["total"].as_u64())
+            .ok_or_else(|| format!("{}: no total", list.path))?;
+        let deepest = total.saturating_sub(100);
+        list_deepest.push((list.name, deepest));
+        let path = list.path;
+        for (id, offset) in [(list.ids[0], 0), (list.ids[1], deepest)] {
+            if !wanted(id) {
+                continue;
+            }
+            let outcome = measured(pid, || {
+                load::run(&plan(address), &|n| {
+                    Box::new(RandomPath::new(n, &token, move |_| {
+                        format!("{path}?limit=100&offset={offset}")
+                    }))
+                })
+            });
+            rows.push(row(
+                id,
+                &format!("GET {path}?limit=100&offset={offset} ({total} rows)"),
+                outcome,
+            ));
+        }
+        if wanted(list.ids[2]) {
+            let mut totals = Vec::new();
+            for term in list.terms {
+                let (status, body) = fetch(
+                    address,
+                    &get_request(
+                        &format!("{path}?search={}&limit=100", percent_encode(term)),
+                        Some(&token),
+                    ),
+                )?;
+                let total = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["total"].as_i64());
+                totals.push(format!(
+                    "{term}={}",
+                    total.map_or(format!("HTTP {status}"), |t| t.to_string())
+                ));
+            }
+            list_terms.push(format!("{}: {}", list.name, totals.join(", ")));
+            let terms = list.terms;
+            let outcome = measured(pid, || {
+                load::run(&plan(address), &|n| {
+                    Box::new(RandomPath::new(n, &token, move |r| {
+                        let term = terms[r.below(terms.len() as u64) as usize];
+                        format!("{path}?search={}&limit=100", percent_encode(term))
+                    }))
+                })
+            });
+            rows.push(row(
+                list.ids[2],
+                &format!("GET {path}?search=<term>&limit=100 (mix)"),
+                outcome,
+            ));
+        }
+    }
     let rss_peak = memory(server.pid(), "VmHWM");
     server.stop();
+    let mut list_naive = Vec::new();
+    for list in LISTS {
+        let Some(&(_, deepest)) = list_deepest.iter().find(|(name, _)| *name == list.name) else {
+            continue;
+        };
+        if wanted(list.ids[3]) {
+            list_naive.push(naive_list(&db, list, deepest)?);
+        }
+    }
 
     if wanted("7") {
         let outcome = (
@@ -365,6 +507,7 @@ fn run(options: &Options) -> Result<(), String> {
     }
 
     report(&rows, &naive, &term_totals, &startup, rss_idle, rss_peak);
+    list_report(&rows, &list_naive, &list_terms);
     println!("load average after: {}", loadavg());
     Ok(())
 }
@@ -742,6 +885,142 @@ fn naive_references(db: &Path, max_id: u64, users: u64) -> Result<Vec<(String, f
     )?;
     eprintln!("  naive references (SQL only): paging {paging:.0}/s, search {search:.1}/s");
     Ok(vec![("paging".into(), paging), ("search".into(), search)])
+}
+
+/// Naive code on one list, in-process on the same file, SQL and JSON only:
+/// `count(*)` plus the list's own SELECT with `ORDER BY <default order>, id
+/// LIMIT 100 OFFSET ?` (at 0 and at the last page), and `count(*)` plus an
+/// `instr` scan of the list's search text (the server's SQL without its
+/// index). Opened with `db::open`, which registers `casefold`.
+fn naive_list(db: &Path, list: &ListScenario, deepest: u64) -> Result<ListNaive, String> {
+    let conn = xivo_confd::db::open(db)?;
+    let spec = &list.resource.list;
+    let order = spec
+        .columns
+        .iter()
+        .find(|(name, _)| *name == spec.default_order)
+        .map(|(_, expr)| *expr)
+        .ok_or("no default order")?;
+    let search = spec.search_text.ok_or("not searchable")?;
+    let (from, select, id) = (spec.from, spec.select, spec.id);
+    let order_by = format!("ORDER BY {order} ASC NULLS LAST, {id} ASC");
+    let page_sql = format!("SELECT {select} FROM {from} {order_by} LIMIT 100 OFFSET ?1");
+    let search_sql =
+        format!("SELECT {select} FROM {from} WHERE instr({search}, ?1) > 0 {order_by} LIMIT 100");
+    let count_all = format!("SELECT count(*) FROM {from}");
+    let count_search = format!("SELECT count(*) FROM {from} WHERE instr({search}, ?1) > 0");
+    let mut random = Random::new(deepest + 1);
+    let mut rate = |count_sql: &str,
+                    page_sql: &str,
+                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value|
+     -> Result<f64, String> {
+        let started = Instant::now();
+        let mut done = 0u64;
+        while started.elapsed() < Duration::from_secs(3) {
+            let value = arg(&mut random);
+            let mut count = conn.prepare_cached(count_sql).map_err(|e| e.to_string())?;
+            let total: i64 = if count_sql.contains('?') {
+                count.query_row([&value], |r| r.get(0))
+            } else {
+                count.query_row([], |r| r.get(0))
+            }
+            .map_err(|e| e.to_string())?;
+            let mut statement = conn.prepare_cached(page_sql).map_err(|e| e.to_string())?;
+            let columns = statement.column_count();
+            let items = statement
+                .query_map([&value], |row| {
+                    let mut object = serde_json::Map::new();
+                    for index in 0..columns {
+                        let json = match row.get::<_, rusqlite::types::Value>(index)? {
+                            rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
+                            rusqlite::types::Value::Text(t) => serde_json::Value::from(t),
+                            _ => serde_json::Value::Null,
+                        };
+                        object.insert(format!("c{index}"), json);
+                    }
+                    Ok(serde_json::Value::Object(object))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&serde_json::json!({"total": total, "items": items}))
+                .map_err(|e| e.to_string())?;
+            std::hint::black_box(body);
+            done += 1;
+        }
+        Ok(done as f64 / started.elapsed().as_secs_f64())
+    };
+    let first = rate(&count_all, &page_sql, &mut |_| {
+        rusqlite::types::Value::Integer(0)
+    })?;
+    let last = rate(&count_all, &page_sql, &mut |_| {
+        rusqlite::types::Value::Integer(deepest as i64)
+    })?;
+    let terms = list.terms;
+    let search = rate(&count_search, &search_sql, &mut |r| {
+        rusqlite::types::Value::Text(terms[r.below(terms.len() as u64) as usize].to_string())
+    })?;
+    eprintln!(
+        "  naive {} (SQL only): OFFSET 0 {first:.0}/s, OFFSET {deepest} {last:.0}/s, search {search:.1}/s",
+        list.name
+    );
+    Ok(ListNaive {
+        name: list.name,
+        deepest,
+        first,
+        last,
+        search,
+    })
+}
+
+/// The list scenarios against their naive references.
+fn list_report(rows: &[Row], naive: &[ListNaive], terms: &[String]) {
+    let find = |id: &str| rows.iter().find(|r| r.id == id);
+    let rate = |id: &str| find(id).map_or("-".into(), |r| format!("{:.0}", r.outcome.per_second()));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.1}x", a / b),
+        _ => "-".into(),
+    };
+    let per_second = |id: &str| find(id).map(|r| r.outcome.per_second());
+    if LISTS
+        .iter()
+        .all(|list| list.ids.iter().all(|id| find(id).is_none()))
+    {
+        return;
+    }
+    println!();
+    println!(
+        "| list | offset 0 req/s | last page req/s | last/0 | naive OFFSET 0 /s | naive last page /s \
+         | last page / naive | search mix req/s | search p99 ms | naive instr scan /s | search / naive |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for list in LISTS {
+        let [first, last, search, _] = list.ids;
+        let naive = naive.iter().find(|n| n.name == list.name);
+        println!(
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            list.name,
+            naive.map_or(String::new(), |n| format!(
+                " (last page: offset {})",
+                n.deepest
+            )),
+            rate(first),
+            rate(last),
+            ratio(per_second(last), per_second(first)),
+            naive.map_or("-".into(), |n| format!("{:.0}", n.first)),
+            naive.map_or("-".into(), |n| format!("{:.0}", n.last)),
+            ratio(per_second(last), naive.map(|n| n.last)),
+            rate(search),
+            find(search).map_or("-".into(), |r| format!(
+                "{:.1}",
+                r.outcome.percentile_ms(0.99)
+            )),
+            naive.map_or("-".into(), |n| format!("{:.1}", n.search)),
+            ratio(per_second(search), naive.map(|n| n.search)),
+        );
+    }
+    for line in terms {
+        println!("\nsearch terms (total matches), {line}");
+    }
 }
 
 fn memory(pid: u32, field: &str) -> Option<u64> {

@@ -431,3 +431,81 @@ pub fn populate(dispatcher: &mut Dispatcher, users: u64, line_every: u64) -> Res
     sql("COMMIT")?;
     Ok(())
 }
+
+/// The context of the list scenarios' rows.
+pub const LIST_CONTEXT: &str = "benchlists";
+
+/// Tops the voicemail, line and extension lists up to `rows` each, through
+/// the route handlers, in the context `benchlists` (numbers 1000000-1999999):
+/// voicemails named from the user name lists (an email for one in two),
+/// lines each with its SIP endpoint (`line<n>`), and bare extensions.
+/// The users' own lines and extensions count towards `rows`.
+pub fn populate_lists(dispatcher: &mut Dispatcher, rows: u64) -> Result<(), String> {
+    let conn = dispatcher.conn;
+    let sql = |statement: &str| conn.execute_batch(statement).map_err(|e| e.to_string());
+    let count = |table: &str| -> Result<u64, String> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+        .map_err(|e| e.to_string())
+    };
+    sql("BEGIN")?;
+    dispatcher.create(
+        "/1.1/contexts",
+        json!({"name": LIST_CONTEXT, "type": "internal",
+               "user_ranges": [{"start": "1000000", "end": "1999999"}]}),
+    )?;
+    let mut random = Random::new(20_261_201);
+    let pick =
+        |random: &mut Random, list: &[&'static str]| list[random.below(list.len() as u64) as usize];
+    let mut done = 0u64;
+    let step = |done: &mut u64| -> Result<(), String> {
+        *done += 1;
+        if *done % 10_000 == 0 {
+            sql("COMMIT; BEGIN")?;
+        }
+        Ok(())
+    };
+    for number in count("voicemails")?..rows {
+        let firstname = pick(&mut random, FIRSTNAMES);
+        let lastname = pick(&mut random, LASTNAMES);
+        let mut body = json!({
+            "name": format!("{firstname} {lastname}"),
+            "number": format!("{}", 1_000_000 + number),
+            "context": LIST_CONTEXT,
+        });
+        if random.below(2) == 0 {
+            let login: String = lastname
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            body["email"] = json!(format!("{login}.{number}@example.org"));
+        }
+        dispatcher.create("/1.1/voicemails", body)?;
+        step(&mut done)?;
+    }
+    for number in count("lines")?..rows {
+        let sip = dispatcher.create(
+            "/1.1/endpoints/sip",
+            json!({"username": format!("line{number}"), "secret": format!("s{number}x")}),
+        )?;
+        let line = dispatcher.create("/1.1/lines", json!({"context": LIST_CONTEXT}))?;
+        dispatcher.call(
+            Method::Put,
+            &format!("/1.1/lines/{line}/endpoints/sip/{sip}"),
+            None,
+        )?;
+        step(&mut done)?;
+    }
+    for number in count("extensions")?..rows {
+        dispatcher.create(
+            "/1.1/extensions",
+            json!({"exten": format!("{}", 1_000_000 + number), "context": LIST_CONTEXT}),
+        )?;
+        step(&mut done)?;
+    }
+    sql("COMMIT")?;
+    Ok(())
+}
