@@ -239,8 +239,10 @@ fn search_ids(conn: &Connection, index: &SearchIndex, term: &str) -> ApiResult<V
             ids.push(id?);
         }
     }
+    // CROSS JOIN: the few unindexed ids first, each text read by its id;
+    // with a plain JOIN SQLite may scan the whole source view instead
     let sql = format!(
-        "SELECT source.id FROM {unindexed} AS unindexed JOIN {source} AS source \
+        "SELECT source.id FROM {unindexed} AS unindexed CROSS JOIN {source} AS source \
          ON source.id = unindexed.id WHERE instr(source.text, ?1) > 0",
         unindexed = index.unindexed,
         source = index.source

@@ -262,3 +262,29 @@ fn rows_made_before_the_step_are_indexed_by_it() {
     drop(conn);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The scan of the unindexed texts reads only those: by id, never the
+/// whole source view (which computes every row's text).
+#[test]
+fn the_unindexed_texts_are_read_by_id() {
+    let conn = database("plans");
+    fill(&conn, &mut Random(5), 0, 50);
+    for resource in RESOURCES {
+        let index = resource.search_index.as_ref().expect("an index");
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT source.id FROM {} AS unindexed CROSS JOIN {} AS source \
+             ON source.id = unindexed.id WHERE instr(source.text, ?1) > 0",
+            index.unindexed, index.source
+        );
+        let plan: Vec<String> = conn
+            .prepare(&sql)
+            .and_then(|mut s| s.query_map(["x"], |r| r.get(3))?.collect())
+            .expect("plan");
+        assert_eq!(plan[0], "SCAN unindexed", "{}: {plan:?}", resource.name);
+        assert!(
+            plan[1..].iter().all(|step| step.starts_with("SEARCH")),
+            "{}: {plan:?}",
+            resource.name
+        );
+    }
+}
