@@ -462,7 +462,7 @@ pub fn populate_lists(dispatcher: &mut Dispatcher, rows: u64) -> Result<(), Stri
     let mut done = 0u64;
     let step = |done: &mut u64| -> Result<(), String> {
         *done += 1;
-        if *done % 10_000 == 0 {
+        if done.is_multiple_of(10_000) {
             sql("COMMIT; BEGIN")?;
         }
         Ok(())
