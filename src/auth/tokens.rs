@@ -95,6 +95,8 @@ mod tests {
 
     fn db() -> Connection {
         let conn = Connection::open_in_memory().expect("memory");
+        // the schema's search indexes call casefold()
+        crate::db::configure_for_tests(&conn);
         conn.execute_batch(include_str!("../../schema.sql"))
             .expect("schema");
         conn
