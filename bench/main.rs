@@ -894,7 +894,7 @@ fn naive_references(db: &Path, max_id: u64, users: u64) -> Result<Vec<(String, f
 /// index). Opened with `db::open`, which registers `casefold`.
 fn naive_list(db: &Path, list: &ListScenario, deepest: u64) -> Result<ListNaive, String> {
     let conn = xivo_confd::db::open(db)?;
-    let spec = &list.resource.list;
+    let spec = list.resource.list_spec();
     let order = spec
         .columns
         .iter()

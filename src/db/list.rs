@@ -26,6 +26,25 @@ pub struct ListSpec {
     pub id: &'static str,
 }
 
+impl ListSpec {
+    /// A list made from the resource's fields (see
+    /// `Resource::list_spec`): only its default order is written.
+    pub const fn derived(default_order: &'static str) -> ListSpec {
+        ListSpec {
+            from: "",
+            select: "",
+            columns: &[],
+            default_order,
+            search_text: None,
+            id: "",
+        }
+    }
+
+    pub fn is_derived(&self) -> bool {
+        self.from.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Asc,

@@ -558,7 +558,7 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
     };
     let mut description = doc.description.to_string();
     if let Reply::List(model) = doc.reply {
-        let spec = &model.resource.list;
+        let spec = model.resource.list_spec();
         parameters.extend(list_parameters(spec));
         let names: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
         append(

@@ -92,6 +92,11 @@ pub struct Field {
     /// The words after "Should be" of a wrong-type error, when the kind's
     /// own are not the reference's (`a unicode string`).
     pub expects: Option<&'static str>,
+    /// A list may be ordered (and filtered exactly) by it, for a resource
+    /// whose list is derived from its fields (`ListSpec::derived`).
+    pub sorts: bool,
+    /// A list's `search` looks in it, likewise.
+    pub searched: bool,
 }
 
 impl Field {
@@ -107,6 +112,8 @@ impl Field {
             refers: None,
             doc: "",
             expects: None,
+            sorts: false,
+            searched: false,
         }
     }
 
@@ -122,6 +129,8 @@ impl Field {
             refers: None,
             doc: "",
             expects: None,
+            sorts: false,
+            searched: false,
         }
     }
 
@@ -137,6 +146,8 @@ impl Field {
             refers: None,
             doc: "",
             expects: None,
+            sorts: false,
+            searched: false,
         }
     }
 
@@ -152,6 +163,8 @@ impl Field {
             refers: None,
             doc: "",
             expects: None,
+            sorts: false,
+            searched: false,
         }
     }
 
@@ -190,6 +203,18 @@ impl Field {
     /// null accepted (clears the value), even for a boolean or an integer.
     pub const fn nullable(mut self) -> Field {
         self.nullable = true;
+        self
+    }
+
+    /// Lists may be ordered by it (text ignoring case) and filtered on it.
+    pub const fn sorted(mut self) -> Field {
+        self.sorts = true;
+        self
+    }
+
+    /// A list's `search` looks in it.
+    pub const fn searched(mut self) -> Field {
+        self.searched = true;
         self
     }
 

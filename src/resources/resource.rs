@@ -15,6 +15,7 @@ use crate::http::ApiResponse;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
 use serde_json::Value;
+use std::sync::{Mutex, PoisonError};
 
 pub type RowToJson = fn(&Ctx, &Row) -> rusqlite::Result<Value>;
 
@@ -145,6 +146,61 @@ impl Resource {
 }
 
 impl Resource {
+    /// What its lists read: the declared `list`, or, for `ListSpec::derived`,
+    /// one made once from the fields: every field selected after the id,
+    /// the `sorted()` ones as order columns (text ignoring case), the
+    /// `searched()` ones as the search text.
+    pub fn list_spec(&self) -> &ListSpec {
+        if !self.list.is_derived() {
+            return &self.list;
+        }
+        static DERIVED: Mutex<Vec<(usize, &'static ListSpec)>> = Mutex::new(Vec::new());
+        let key = self as *const Resource as usize;
+        let mut derived = DERIVED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, spec)) = derived.iter().find(|(k, _)| *k == key) {
+            return spec;
+        }
+        let spec: &'static ListSpec = Box::leak(Box::new(self.derive_list()));
+        derived.push((key, spec));
+        spec
+    }
+
+    fn derive_list(&self) -> ListSpec {
+        let table = self.table;
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        let mut select = vec![format!("{table}.id")];
+        select.extend(self.fields.iter().map(|f| format!("{table}.{}", f.name)));
+        let mut columns = vec![("id", leak(format!("{table}.id")))];
+        for field in self.fields.iter().filter(|f| f.sorts) {
+            let collation = match field.kind {
+                fields::Kind::Text { .. } => " COLLATE NOCASE",
+                _ => "",
+            };
+            columns.push((
+                field.name,
+                leak(format!("{table}.{}{collation}", field.name)),
+            ));
+        }
+        let searched: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|f| f.searched)
+            .map(|f| match f.required {
+                true => format!("{table}.{}", f.name),
+                false => format!("coalesce({table}.{}, '')", f.name),
+            })
+            .collect();
+        ListSpec {
+            from: table,
+            select: leak(select.join(", ")),
+            columns: Box::leak(columns.into_boxed_slice()),
+            default_order: self.list.default_order,
+            search_text: (!searched.is_empty())
+                .then(|| leak(format!("casefold({})", searched.join(" || char(10) || ")))),
+            id: leak(format!("{table}.id")),
+        }
+    }
+
     /// A listed row as its JSON object.
     pub fn row_json(&self, ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
         if let Some(to_json) = self.to_json {
@@ -249,7 +305,9 @@ impl Resource {
     pub fn load(&self, ctx: &Ctx, id: i64) -> ApiResult<Value> {
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = ?1",
-            self.list.select, self.list.from, self.list.id
+            self.list_spec().select,
+            self.list_spec().from,
+            self.list_spec().id
         );
         Ok(ctx
             .conn
@@ -486,16 +544,12 @@ impl Resource {
         scope: Option<(&str, Vec<SqlValue>)>,
         index: Option<&SearchIndex>,
     ) -> ApiResult<ApiResponse> {
-        let query = ListQuery::parse(&ctx.request.query, &self.list)?;
-        let (total, items) = fetch_indexed(
-            ctx.conn,
-            ctx.lists,
-            &self.list,
-            &query,
-            scope,
-            index,
-            |row| self.row_json(ctx, row),
-        )?;
+        let spec = self.list_spec();
+        let query = ListQuery::parse(&ctx.request.query, spec)?;
+        let (total, items) =
+            fetch_indexed(ctx.conn, ctx.lists, spec, &query, scope, index, |row| {
+                self.row_json(ctx, row)
+            })?;
         Ok(list_response(total, items))
     }
 

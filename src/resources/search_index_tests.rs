@@ -133,9 +133,12 @@ fn fill(conn: &Connection, random: &mut Random, first: usize, count: usize) {
 
 /// Terms: pieces of the stored texts, random strings and edge cases.
 fn terms(conn: &Connection, resource: &Resource, random: &mut Random) -> Vec<String> {
-    let search = resource.list.search_text.expect("searchable");
+    let search = resource.list_spec().search_text.expect("searchable");
     let texts: Vec<String> = conn
-        .prepare(&format!("SELECT {search} FROM {}", resource.list.from))
+        .prepare(&format!(
+            "SELECT {search} FROM {}",
+            resource.list_spec().from
+        ))
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .expect("texts");
     let mut terms: Vec<String> = [
@@ -167,12 +170,19 @@ fn agree(conn: &Connection, resource: &Resource, terms: &[String], what: &str) {
         ] {
             let mut params = vec![("search".to_string(), term.clone())];
             params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-            let query = ListQuery::parse(&params, &resource.list).expect("query");
+            let query = ListQuery::parse(&params, resource.list_spec()).expect("query");
             let id = |row: &Row| row.get::<_, i64>(0);
-            let plain = fetch(conn, &resource.list, &query, None, id).expect("plain");
-            let indexed =
-                fetch_indexed(conn, &cache, &resource.list, &query, None, Some(index), id)
-                    .expect("indexed");
+            let plain = fetch(conn, resource.list_spec(), &query, None, id).expect("plain");
+            let indexed = fetch_indexed(
+                conn,
+                &cache,
+                resource.list_spec(),
+                &query,
+                None,
+                Some(index),
+                id,
+            )
+            .expect("indexed");
             assert_eq!(
                 plain, indexed,
                 "{} {what}: term {term:?} {extra:?}",

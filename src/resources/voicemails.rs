@@ -27,15 +27,20 @@ const TEXT: &str = "a unicode string";
 
 pub const FIELDS: &[Field] = &[
     Field::text("name", 80)
+        .sorted()
+        .searched()
         .required()
         .expects(TEXT)
         .doc("Shown in the voicemail menu and the directory."),
     Field::text("number", 4096)
+        .sorted()
+        .searched()
         .required()
         .expects(TEXT)
         .check(|value| digits(value, 40))
         .doc("The mailbox number, 1 to 40 digits; unique in its context."),
     Field::text("context", 39)
+        .sorted()
         .required()
         .expects(TEXT)
         .refers(CONTEXT)
@@ -45,16 +50,20 @@ pub const FIELDS: &[Field] = &[
         .check(|value| digits(value, 80))
         .doc("1 to 80 digits asked before the messages are played; null for none."),
     Field::text("email", 80)
+        .sorted()
+        .searched()
         .expects(TEXT)
         .doc("Where notifications and recorded messages are sent."),
     Field::text("pager", 80)
         .expects(TEXT)
         .doc("Where short notifications are sent."),
     Field::text("language", 20)
+        .sorted()
         .expects(TEXT)
         .refers(LANGUAGE)
         .doc("Language of the menu: de_DE, en_US, es_ES, fr_FR, fr_CA, it_IT or nl_NL."),
     Field::text("timezone", 128)
+        .sorted()
         .expects(TEXT)
         .refers(TIMEZONE)
         .doc("A voicemail time zone (a new install has `eu-fr`), for the time of messages."),
@@ -72,36 +81,13 @@ pub const FIELDS: &[Field] = &[
         .doc("`[key, value]` pairs appended to the mailbox's line in voicemail.conf."),
 ];
 
-const SELECT: &str = "voicemails.id, voicemails.name, voicemails.number, voicemails.context, \
-    voicemails.password, voicemails.email, voicemails.pager, voicemails.language, \
-    voicemails.timezone, voicemails.max_messages, voicemails.attach_audio, \
-    voicemails.delete_messages, voicemails.ask_password, voicemails.enabled, voicemails.options";
-
 pub static VOICEMAILS: Resource = Resource {
     name: "Voicemail",
     collection: "voicemails",
     rel: "voicemails",
     table: "voicemails",
     fields: FIELDS,
-    list: ListSpec {
-        from: "voicemails",
-        select: SELECT,
-        columns: &[
-            ("id", "voicemails.id"),
-            ("name", "voicemails.name COLLATE NOCASE"),
-            ("number", "voicemails.number"),
-            ("email", "voicemails.email COLLATE NOCASE"),
-            ("context", "voicemails.context"),
-            ("language", "voicemails.language"),
-            ("timezone", "voicemails.timezone"),
-        ],
-        default_order: "number",
-        search_text: Some(
-            "casefold(voicemails.name || char(10) || voicemails.number || char(10) || \
-             coalesce(voicemails.email, ''))",
-        ),
-        id: "voicemails.id",
-    },
+    list: ListSpec::derived("number"),
     // schema step 5, view `voicemail_search_source`: the same text
     search_index: Some(SearchIndex {
         trigrams: "voicemail_search",
@@ -161,5 +147,32 @@ mod tests {
             );
         }
         assert!(digits(&"9".repeat(41), 40).is_err());
+    }
+
+    /// The list is made from the fields: the reference's order columns and
+    /// search fields, and the very text the search index (schema step 5)
+    /// holds.
+    #[test]
+    fn the_list_comes_from_the_fields() {
+        let spec = VOICEMAILS.list_spec();
+        let columns: Vec<&str> = spec.columns.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            columns,
+            [
+                "id", "name", "number", "context", "email", "language", "timezone"
+            ]
+        );
+        assert_eq!(spec.default_order, "number");
+        assert_eq!(
+            spec.search_text,
+            Some(
+                "casefold(voicemails.name || char(10) || voicemails.number || char(10) || \
+                 coalesce(voicemails.email, ''))"
+            )
+        );
+        assert!(
+            spec.select
+                .starts_with("voicemails.id, voicemails.name, voicemails.number")
+        );
     }
 }
