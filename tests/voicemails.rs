@@ -533,3 +533,25 @@ fn a_user_with_a_line_and_a_voicemail_is_refused_for_the_voicemail_first() {
         "Resource Error - User is associated with a Line",
     );
 }
+
+/// Lists are written straight into the answer, GETs through serde_json:
+/// the bytes of an item are the bytes of the object.
+#[test]
+fn a_listed_voicemail_is_byte_for_byte_its_get() {
+    let mut api = Api::new();
+    let created = api.create(
+        "/1.1/voicemails",
+        json!({"name": "Qu\"ote \\ é\n\u{1}", "number": "1800", "context": "default",
+               "email": "ü@example.com", "max_messages": -3, "attach_audio": false,
+               "options": [["k", "v\t|\"x\""]]}),
+    );
+    let path = format!("/1.1/voicemails/{}", created["id"]);
+    let one = api.expect(Request::get(&path), 200).body;
+    let list = api.expect(Request::get("/1.1/voicemails"), 200).body;
+    let list = String::from_utf8(list).expect("utf-8");
+    let item = list
+        .strip_prefix("{\"items\":[")
+        .and_then(|rest| rest.strip_suffix("],\"total\":1}"))
+        .expect("one item");
+    assert_eq!(item, String::from_utf8(one).expect("utf-8"));
+}

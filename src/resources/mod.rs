@@ -130,6 +130,18 @@ pub fn set_value(values: &mut Values, name: &'static str, value: SqlValue) {
     }
 }
 
+/// `{"items": [...], "total": N}` around items already written (in the key
+/// order serde_json writes).
+pub fn list_body(total: i64, items: &[u8]) -> ApiResponse {
+    let mut body = Vec::with_capacity(items.len() + 32);
+    body.extend_from_slice(b"{\"items\":[");
+    body.extend_from_slice(items);
+    body.extend_from_slice(b"],\"total\":");
+    crate::http::json::push_i64(&mut body, total);
+    body.push(b'}');
+    ApiResponse::raw_json(200, body)
+}
+
 /// `{"total": N, "items": [...]}`
 pub fn list_response(total: i64, items: Vec<Value>) -> ApiResponse {
     ApiResponse::json(200, &json!({"total": total, "items": items}))

@@ -11,7 +11,7 @@ use super::{Key, list_response};
 use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch_indexed};
 use crate::error::{ApiError, ApiResult, meta};
 use crate::handler::Ctx;
-use crate::http::ApiResponse;
+use crate::http::{ApiResponse, json};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row};
 use serde_json::Value;
@@ -546,11 +546,70 @@ impl Resource {
     ) -> ApiResult<ApiResponse> {
         let spec = self.list_spec();
         let query = ListQuery::parse(&ctx.request.query, spec)?;
-        let (total, items) =
-            fetch_indexed(ctx.conn, ctx.lists, spec, &query, scope, index, |row| {
-                self.row_json(ctx, row)
-            })?;
-        Ok(list_response(total, items))
+        if self.to_json.is_some() {
+            let (total, items) =
+                fetch_indexed(ctx.conn, ctx.lists, spec, &query, scope, index, |row| {
+                    self.row_json(ctx, row)
+                })?;
+            return Ok(list_response(total, items));
+        }
+        // the generic shape, written straight into the answer: no map per row
+        let keys = self.sorted_keys();
+        let mut items = Vec::with_capacity(16 * 1024);
+        let (total, _) = fetch_indexed(ctx.conn, ctx.lists, spec, &query, scope, index, |row| {
+            if !items.is_empty() {
+                items.push(b',');
+            }
+            self.write_row(&mut items, ctx, row, &keys)
+        })?;
+        Ok(super::list_body(total, &items))
+    }
+
+    /// The keys of the generic shape in the order serde_json writes them
+    /// (sorted), each with the field it shows (None: `id` or `links`).
+    fn sorted_keys(&self) -> Vec<(&'static str, Option<usize>)> {
+        let mut keys: Vec<(&'static str, Option<usize>)> = vec![("id", None), ("links", None)];
+        keys.extend(
+            self.fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name, Some(i))),
+        );
+        keys.sort_unstable_by_key(|(name, _)| *name);
+        keys
+    }
+
+    /// `row_json`'s object, byte for byte as serde_json writes it.
+    fn write_row(
+        &self,
+        out: &mut Vec<u8>,
+        ctx: &Ctx,
+        row: &Row,
+        keys: &[(&'static str, Option<usize>)],
+    ) -> rusqlite::Result<()> {
+        let id: i64 = row.get(0)?;
+        out.push(b'{');
+        for (position, (name, field)) in keys.iter().enumerate() {
+            if position > 0 {
+                out.push(b',');
+            }
+            json::push_key(out, name);
+            match (field, *name) {
+                (Some(index), _) => {
+                    fields::write_json(out, self.fields[*index].kind, row.get_ref(1 + index)?)?
+                }
+                (None, "id") => json::push_i64(out, id),
+                (None, _) => {
+                    out.extend_from_slice(b"[{\"href\":");
+                    json::push_str(out, &ctx.href(self.collection, id));
+                    out.extend_from_slice(b",\"rel\":");
+                    json::push_str(out, self.rel);
+                    out.extend_from_slice(b"}]");
+                }
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 
     pub fn validate(&self, ctx: &Ctx, mode: Mode) -> ApiResult<Values> {

@@ -238,17 +238,6 @@ fn write_user(out: &mut Vec<u8>, ctx: &Ctx, row: &Row) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// `{"items": [...], "total": N}` around items already written.
-fn list_body(total: i64, items: Vec<u8>) -> ApiResponse {
-    let mut body = Vec::with_capacity(items.len() + 32);
-    body.extend_from_slice(b"{\"items\":[");
-    body.extend_from_slice(&items);
-    body.extend_from_slice(b"],\"total\":");
-    json::push_i64(&mut body, total);
-    body.push(b'}');
-    ApiResponse::raw_json(200, body)
-}
-
 fn directory_json(row: &Row) -> rusqlite::Result<Value> {
     let id: i64 = row.get(0)?;
     let text = |index: usize| -> rusqlite::Result<Value> {
@@ -298,7 +287,7 @@ fn list(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
                     write_user(&mut items, ctx, row)
                 },
             )?;
-            Ok(list_body(total, items))
+            Ok(super::list_body(total, &items))
         }
         Some("directory") => {
             let query = ListQuery::parse(&ctx.request.query, &DIRECTORY)?;
@@ -889,7 +878,7 @@ mod index_tests {
             seen += 1;
         }
         assert_eq!(seen, 2);
-        let body = list_body(2, b"{},{}".to_vec()).body;
+        let body = crate::resources::list_body(2, b"{},{}").body;
         assert_eq!(
             body,
             serde_json::to_vec(&serde_json::json!({"total": 2, "items": [{}, {}]})).expect("json")
