@@ -987,3 +987,62 @@ fn lines_list_sorts_searches_and_filters() {
     assert_eq!(bad, "Input Error - order: column 'secret' was not found");
     assert!(first > 0);
 }
+
+/// What the reference's own suite holds for SIP secrets and extension
+/// bodies.
+#[test]
+fn sip_secrets_are_letters_and_digits_and_extension_types_come_first() {
+    let mut api = Api::new();
+    for secret in ["]^", "pâssword", "with space", ""] {
+        api.refused_with(
+            Request::post(
+                "/1.1/endpoints/sip",
+                &json!({ "secret": secret }).to_string(),
+            ),
+            400,
+            "Input Error - field 'secret': wrong type. Should be a string matching regex '^[a-zA-Z0-9]+$'",
+        );
+    }
+    let sip = api.create_id("/1.1/endpoints/sip", json!({"secret": "Abc123"}));
+    api.refused_with(
+        Request::put(&format!("/1.1/endpoints/sip/{sip}"), r#"{"secret": "]^"}"#),
+        400,
+        "Input Error - field 'secret': wrong type",
+    );
+    api.refused_with(
+        Request::post(
+            "/1.1/lines_sip",
+            r#"{"context": "default", "secret": "]^"}"#,
+        ),
+        400,
+        "Input Error - field 'secret': wrong type",
+    );
+    // a generated secret is one the rule accepts
+    let generated = api.create_id("/1.1/endpoints/sip", json!({}));
+    let generated = api.get(&format!("/1.1/endpoints/sip/{generated}"));
+    let secret = generated["secret"].as_str().expect("secret");
+    assert!(secret.len() == 16 && secret.bytes().all(|b| b.is_ascii_alphanumeric()));
+
+    for (body, expected) in [
+        (
+            json!({"exten": 123}),
+            "Input Error - field 'exten': wrong type. Should be a unicode string",
+        ),
+        (
+            json!({"context": 123}),
+            "Input Error - field 'context': wrong type. Should be a unicode string",
+        ),
+        (
+            json!({"commented": "true"}),
+            "Input Error - field 'commented': wrong type. Should be a boolean",
+        ),
+    ] {
+        let refused = api.refused(Request::post("/1.1/extensions", &body.to_string()), 400);
+        assert_eq!(refused, expected, "{body}");
+    }
+    api.refused_with(
+        Request::post("/1.1/extensions", r#"{"exten": "1000"}"#),
+        400,
+        "Input Error - missing parameters: context",
+    );
+}

@@ -347,11 +347,13 @@ fn check_username(value: &str) -> Result<(), String> {
     }
 }
 
+/// Letters and digits, as the reference's tests hold it (`]^` and
+/// `pâssword` are refused).
 fn check_secret(value: &str) -> Result<(), String> {
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err("wrong type. Should be a string of printable characters without spaces".into())
+        Err("wrong type. Should be a string matching regex '^[a-zA-Z0-9]+$'".into())
     }
 }
 

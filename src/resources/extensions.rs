@@ -14,8 +14,14 @@ use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 
 pub const FIELDS: &[Field] = &[
-    Field::text("exten", 40).required().check(check_exten),
-    Field::text("context", 39).required().refers(CONTEXT),
+    Field::text("exten", 40)
+        .required()
+        .expects("a unicode string")
+        .check(check_exten),
+    Field::text("context", 39)
+        .required()
+        .expects("a unicode string")
+        .refers(CONTEXT),
     Field::boolean("commented"),
 ];
 

@@ -260,6 +260,16 @@ pub fn validate(
             unknown.join(", ")
         )));
     }
+    // as the reference: each given value's type, then what is missing, then
+    // each value's own checks
+    for field in fields {
+        if let Some(value) = body.get(field.name)
+            && !value.is_null()
+            && !has_kind(field.kind, value)
+        {
+            return Err(wrong_type(field));
+        }
+    }
     let missing: Vec<&str> = fields
         .iter()
         .filter(|f| f.required)
@@ -292,6 +302,16 @@ pub fn validate(
         values.push((field.name, convert(field, value)?));
     }
     Ok(values)
+}
+
+/// Whether a non-null JSON value has the field's type (its checks aside).
+fn has_kind(kind: Kind, value: &Value) -> bool {
+    match kind {
+        Kind::Text { .. } => value.is_string(),
+        Kind::Bool => value.is_boolean(),
+        Kind::Int { .. } => value.as_i64().is_some(),
+        Kind::List { .. } => value.is_array(),
+    }
 }
 
 fn convert(field: &Field, value: &Value) -> ApiResult<SqlValue> {
@@ -466,6 +486,43 @@ mod tests {
         assert_eq!(
             run(json!({"firstname": null}), Mode::Update),
             Err("Input Error - missing parameters: firstname".into())
+        );
+    }
+
+    /// As the reference: a wrong type is told before a missing field, a
+    /// value's own check after.
+    #[test]
+    fn types_come_before_missing_fields_and_checks_after() {
+        const PAIR: &[Field] = &[
+            Field::text("exten", 8).required().check(|v| {
+                if v.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok(())
+                } else {
+                    Err("digits only".into())
+                }
+            }),
+            Field::text("context", 8).required(),
+            Field::boolean("commented"),
+        ];
+        let run = |body: Value| {
+            let map = body.as_object().cloned().unwrap_or_default();
+            validate(PAIR, &[], &map, Mode::Create).map_err(|e| e.message())
+        };
+        assert_eq!(
+            run(json!({"exten": 123})),
+            Err("Input Error - field 'exten': wrong type. Should be a string".into())
+        );
+        assert_eq!(
+            run(json!({"commented": "true"})),
+            Err("Input Error - field 'commented': wrong type. Should be a boolean".into())
+        );
+        assert_eq!(
+            run(json!({"exten": "abc"})),
+            Err("Input Error - missing parameters: context".into())
+        );
+        assert_eq!(
+            run(json!({"exten": "abc", "context": "x"})),
+            Err("Input Error - field 'exten': digits only".into())
         );
     }
 
