@@ -61,10 +61,16 @@ pub struct AuthConfig {
     /// some old clients mishandle two challenges. SHA-256 answers are
     /// accepted either way.
     pub digest_sha256: bool,
-    /// Failed logins (Digest or the token API's Basic) one address may make
-    /// within a minute before it gets 429; 0 turns this off.
+    /// Failed logins (Digest or the token API's Basic) for one login from
+    /// one address within a minute before that login gets 429 from that
+    /// address (other logins from it go on); 0 turns the whole login
+    /// throttle off, `address_failures_per_minute` included.
     pub login_failures_per_minute: u32,
-    /// Seconds an address that went past that limit is refused.
+    /// Failed logins from one address within a minute, whatever the logins
+    /// (password spraying), before every login from it gets 429; 0 turns
+    /// only this ceiling off.
+    pub address_failures_per_minute: u32,
+    /// Seconds a login (or an address) that went past its limit is refused.
     pub login_block_seconds: u64,
 }
 
@@ -125,6 +131,7 @@ impl Default for AuthConfig {
             nonce_lifetime: 300,
             digest_sha256: false,
             login_failures_per_minute: 10,
+            address_failures_per_minute: 100,
             login_block_seconds: 300,
         }
     }

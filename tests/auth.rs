@@ -555,9 +555,26 @@ fn webservice_cli_works_before_the_first_serve() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A second web-services user, to log in from an address where `ADMIN` is
+/// blocked.
+const OTHER: &str = "other-admin";
+const OTHER_PASSWORD: &str = "other-secret";
+
+fn add_other_admin(server: &TestServer) {
+    server.cli(&[
+        "webservice",
+        "add",
+        "--login",
+        OTHER,
+        "--password",
+        OTHER_PASSWORD,
+    ]);
+}
+
 #[test]
 fn failed_logins_are_throttled_per_address() {
     let server = TestServer::start_with("[auth]\nlogin_failures_per_minute = 3\n");
+    add_other_admin(&server);
     let token = server.token();
     let mut client = server.https_client();
     let challenge = challenge_of(&client.send(Request::get("/1.1/infos")));
@@ -565,7 +582,8 @@ fn failed_logins_are_throttled_per_address() {
         let wrong = digest_header(&challenge, ADMIN, "guess", "GET", "/1.1/infos", nc);
         assert_eq!(infos_with(&mut client, &wrong).status, 401);
     }
-    // now even the right password is refused from this address, for a while
+    // now even the right password is refused for this login from this
+    // address, for a while
     let right = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 4);
     let blocked = infos_with(&mut client, &right);
     assert_eq!(blocked.status, 429);
@@ -578,6 +596,16 @@ fn failed_logins_are_throttled_per_address() {
     let blocked_token = new_token(&server, ADMIN, ADMIN_PASSWORD, r#"{"backend": "xivo_ws"}"#);
     assert_eq!(blocked_token.status, 429);
     assert_eq!(blocked_token.json()["status_code"], 429);
+    // another administrator from the same address (NAT, the box itself) is
+    // not locked out, by Digest nor by the token API
+    let other = digest_header(&challenge, OTHER, OTHER_PASSWORD, "GET", "/1.1/infos", 5);
+    assert_eq!(infos_with(&mut client, &other).status, 200);
+    assert_eq!(
+        new_token(&server, OTHER, OTHER_PASSWORD, r#"{"backend": "xivo_ws"}"#).status,
+        200
+    );
+    let still = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 6);
+    assert_eq!(infos_with(&mut client, &still).status, 429);
     // a valid token from the same address still works, and other addresses are not slowed
     assert_eq!(
         client.send(Request::get("/1.1/infos").token(&token)).status,
@@ -610,6 +638,70 @@ fn wrong_token_api_passwords_are_throttled_too() {
     assert_eq!(
         new_token(&server, ADMIN, ADMIN_PASSWORD, r#"{"backend": "xivo_ws"}"#).status,
         200
+    );
+    // from the blocked address, another login goes on: Basic and Digest
+    add_other_admin(&server);
+    let other = auth.send(
+        Request::post("/0.1/token", r#"{"backend": "xivo_ws"}"#).basic(OTHER, OTHER_PASSWORD),
+    );
+    assert_eq!(other.status, 200, "{}", other.text());
+    let mut https = Client::tls(&server.https).bound_to("127.0.0.4");
+    let challenge = challenge_of(&https.send(Request::get("/1.1/infos")));
+    let header = digest_header(&challenge, OTHER, OTHER_PASSWORD, "GET", "/1.1/infos", 1);
+    assert_eq!(infos_with(&mut https, &header).status, 200);
+    let admin = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 2);
+    assert_eq!(infos_with(&mut https, &admin).status, 429);
+}
+
+#[test]
+fn failures_over_many_logins_block_the_address_for_everyone() {
+    let server = TestServer::start_with(
+        "[auth]\nlogin_failures_per_minute = 3\naddress_failures_per_minute = 6\n",
+    );
+    let mut client = Client::tls(&server.https).bound_to("127.0.0.6");
+    let mut auth = Client::tls(&server.auth).bound_to("127.0.0.6");
+    let challenge = challenge_of(&client.send(Request::get("/1.1/infos")));
+    // password spraying: two guesses per login, never enough to block one,
+    // by Digest and by the token API's Basic
+    for n in 0..2u32 {
+        let login = format!("user{n}");
+        for guess in 0..2 {
+            let nc = n * 2 + guess + 1;
+            let wrong = digest_header(&challenge, &login, "guess", "GET", "/1.1/infos", nc);
+            assert_eq!(infos_with(&mut client, &wrong).status, 401);
+        }
+    }
+    let basic = |auth: &mut Client, login: &str, password: &str| {
+        auth.send(Request::post("/0.1/token", r#"{"backend": "xivo_ws"}"#).basic(login, password))
+            .status
+    };
+    assert_eq!(basic(&mut auth, "user2", "guess"), 401);
+    // five failures: still under the ceiling, the right password goes in
+    let right = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 5);
+    assert_eq!(infos_with(&mut client, &right).status, 200);
+    assert_eq!(basic(&mut auth, "user3", "guess"), 401);
+    // the sixth (above) reached it: every login from this address is refused
+    let right = digest_header(&challenge, ADMIN, ADMIN_PASSWORD, "GET", "/1.1/infos", 6);
+    let blocked = infos_with(&mut client, &right);
+    assert_eq!(blocked.status, 429);
+    assert!(
+        blocked
+            .header("Retry-After")
+            .is_some_and(|s| s.parse::<u64>().is_ok())
+    );
+    assert_eq!(basic(&mut auth, ADMIN, ADMIN_PASSWORD), 429);
+    assert_eq!(basic(&mut auth, "never-tried", "x"), 429);
+    // other addresses are not slowed
+    assert_eq!(
+        new_token(&server, ADMIN, ADMIN_PASSWORD, r#"{"backend": "xivo_ws"}"#).status,
+        200
+    );
+    assert!(
+        server
+            .log()
+            .contains("127.0.0.6: too many failed logins from this address"),
+        "{}",
+        server.log()
     );
 }
 

@@ -33,14 +33,16 @@ fn unauthorized() -> ApiError {
 }
 
 pub fn create(ctx: &mut Ctx, gate: &mut Gate) -> ApiResult<ApiResponse> {
-    gate.check_not_blocked(ctx.request.peer)?;
-    let result = issue(ctx, gate);
-    // a wrong password counts against the address; no credentials at all do not
+    // a wrong password counts against the (address, login) pair and the
+    // address; no credentials at all do not
     let attempted = ctx
         .request
         .authorization
         .as_deref()
         .and_then(basic_credentials);
+    let login = attempted.as_ref().map_or("", |(login, _)| login.as_str());
+    gate.check_not_blocked(ctx.request.peer, login)?;
+    let result = issue(ctx, gate);
     if let (Err(ApiError::Unauthorized { .. }), Some((login, _))) = (&result, attempted) {
         gate.login_failed(ctx.request.peer, &login);
     }

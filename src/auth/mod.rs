@@ -23,7 +23,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
-use throttle::Throttle;
+use throttle::{Blocked, Throttle};
 use tokens::Token;
 use webservice::WebServiceUser;
 
@@ -33,7 +33,7 @@ const TOKEN_CACHE_SIZE: usize = 10_000;
 pub struct Gate {
     trust_loopback: bool,
     digest: DigestAuth,
-    /// failed logins per client address
+    /// failed logins per (client address, login), and per address
     throttle: Throttle,
     ws_users: Option<Vec<WebServiceUser>>,
     /// token secret -> token (None: known not to exist)
@@ -51,6 +51,7 @@ impl Gate {
             ),
             throttle: Throttle::new(
                 config.auth.login_failures_per_minute,
+                config.auth.address_failures_per_minute,
                 Duration::from_secs(config.auth.login_block_seconds),
             ),
             ws_users: None,
@@ -58,22 +59,30 @@ impl Gate {
         }
     }
 
-    /// 429 when `client` failed to log in too often lately.
-    pub fn check_not_blocked(&self, client: Option<IpAddr>) -> ApiResult<()> {
-        match client.and_then(|ip| self.throttle.blocked(ip, Instant::now())) {
+    /// 429 when `login` failed too often lately from `client`, or `client`
+    /// failed too often lately whatever the logins.
+    pub fn check_not_blocked(&self, client: Option<IpAddr>, login: &str) -> ApiResult<()> {
+        match client.and_then(|ip| self.throttle.blocked(ip, login, Instant::now())) {
             Some(seconds) => Err(ApiError::TooManyRequests(seconds)),
             None => Ok(()),
         }
     }
 
-    /// Logs a failed login and counts it against the client's address.
+    /// Logs a failed login and counts it against the (address, login) pair
+    /// and the address.
     pub fn login_failed(&mut self, client: Option<IpAddr>, login: &str) {
         let Some(ip) = client else {
             return;
         };
         log::warn!("failed login for {login:?} from {ip}");
-        if self.throttle.failed(ip, Instant::now()) {
-            log::warn!("{ip}: too many failed logins, refused for a while");
+        match self.throttle.failed(ip, login, Instant::now()) {
+            Some(Blocked::Login) => {
+                log::warn!("{ip}: too many failed logins for {login:?}, refused for a while")
+            }
+            Some(Blocked::Address) => log::warn!(
+                "{ip}: too many failed logins from this address, every login refused for a while"
+            ),
+            None => {}
         }
     }
 
@@ -160,7 +169,10 @@ impl Gate {
             && header.len() > 6
             && header[..6].eq_ignore_ascii_case("digest")
         {
-            self.check_not_blocked(request.peer)?;
+            let login = digest_auth::AuthorizationHeader::parse(header)
+                .map(|h| h.username)
+                .unwrap_or_default();
+            self.check_not_blocked(request.peer, &login)?;
             let now = crate::db::now() as u64;
             let target = request.path.as_str();
             let method = request.method_name.as_str();
@@ -187,9 +199,6 @@ impl Gate {
             };
             self.ws_users = Some(users);
             if matches!(verdict, Err(Failure::Invalid)) {
-                let login = digest_auth::AuthorizationHeader::parse(header)
-                    .map(|h| h.username)
-                    .unwrap_or_default();
                 self.login_failed(request.peer, &login);
             }
             return outcome;

@@ -487,7 +487,8 @@ pub static DOCS: &[Doc] = &[
             (401, "Wrong login or password, or unknown backend"),
             (
                 429,
-                "Too many failed logins from this address; see `Retry-After`",
+                "Too many failed logins for this login from this address, or from this \
+                 address whatever the logins; see `Retry-After`",
             ),
         ]),
     Doc::new(

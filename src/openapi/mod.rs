@@ -595,10 +595,14 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
             "401".into(),
             error("No credentials, wrong ones, or the token lacks the ACL"),
         );
-        // Digest logins are throttled per address (`auth::throttle`)
+        // Digest logins are throttled per (address, login) and per address
+        // (`auth::throttle`)
         responses.insert(
             "429".into(),
-            error("Too many failed Digest logins from this address lately (see `Retry-After`)"),
+            error(
+                "Too many failed Digest logins lately for this login from this address, \
+                 or from this address whatever the logins (see `Retry-After`)",
+            ),
         );
     }
     if path_names(route.path).next().is_some() {
