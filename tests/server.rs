@@ -80,6 +80,100 @@ fn a_stalled_body_holds_nobody_else_and_times_out() {
     );
 }
 
+/// Each read of a body used to wait the whole `socket_timeout` (60 s by
+/// default) before the `body_timeout` deadline was looked at, and a body of
+/// at most 1 KiB was read by tiny_http with no deadline at all: a client that
+/// announced 100 bytes and sent 8 had no answer for a minute. The whole body
+/// must now come within `body_timeout`, or the client gets 408 and a close.
+#[test]
+fn a_stalled_small_body_gets_408_within_the_body_timeout() {
+    // body_timeout = 3 and the default socket_timeout (60 s)
+    let server = TestServer::start_with("[limits]\nbody_timeout = 3\n");
+    for (address, tls) in [(&server.http, false), (&server.https, true)] {
+        let mut stream = Client::connect(address, tls);
+        let started = Instant::now();
+        stream
+            .write_all(b"POST /1.1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"first")
+            .expect("write");
+        stream.flush().expect("flush");
+        // the client's read timeout is 10 s: the answer and the close must come first
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok();
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(2500) && elapsed < Duration::from_secs(5),
+            "tls {tls}: answered after {elapsed:?}"
+        );
+        let response = read_response(&mut std::io::Cursor::new(answer), "POST");
+        assert_eq!(response.status, 408, "tls {tls}");
+        assert_eq!(response.header("Connection"), Some("close"), "tls {tls}");
+        assert_eq!(
+            response.errors(),
+            vec!["Input Error - the request body did not arrive in time"],
+            "tls {tls}"
+        );
+    }
+    assert_served_quickly(&server, "after stalled bodies");
+}
+
+/// HTTP/1.1 asks the answer to a request that said `Connection: close` (and
+/// to an HTTP/1.0 request without keep-alive) to say `Connection: close`:
+/// tiny_http closed the connection without saying so.
+#[test]
+fn answers_to_connection_close_say_connection_close() {
+    let server = TestServer::start();
+    let token = server.token();
+    for (address, tls) in [(&server.http, false), (&server.https, true)] {
+        let closing = |request: Request| request.token(&token).header("Connection", "close");
+        let mut client = if tls {
+            Client::tls(address)
+        } else {
+            Client::plain(address)
+        };
+        // each answer is looked at before the next request: a client that
+        // was not told goes on writing into the closed connection
+        let mut expect = |request: Request, status: u16| {
+            let response = client.send(request);
+            assert_eq!(response.status, status, "tls {tls}");
+            assert_eq!(
+                response.header("Connection").map(str::to_ascii_lowercase),
+                Some("close".to_string()),
+                "tls {tls}, {status}"
+            );
+            response
+        };
+        let created = expect(
+            closing(Request::post("/1.1/users", r#"{"firstname": "Closing"}"#)),
+            201,
+        );
+        let id = created.json()["id"].as_i64().expect("id");
+        expect(closing(Request::get("/1.1/infos")), 200);
+        expect(closing(Request::get(&format!("/1.1/users/{id}"))), 200);
+        expect(closing(Request::get("/1.1/users/999999")), 404);
+        expect(closing(Request::delete(&format!("/1.1/users/{id}"))), 204);
+        // an error answered before routing: not authenticated
+        expect(
+            Request::get("/1.1/infos").header("Connection", "close"),
+            401,
+        );
+        // HTTP/1.0 without keep-alive: the connection closes, and the answer says so
+        let mut stream = Client::connect(address, tls);
+        stream
+            .write_all(b"GET /1.1/infos HTTP/1.0\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok();
+        let response = read_response(&mut std::io::Cursor::new(answer), "GET");
+        assert_eq!(response.status, 401, "tls {tls}");
+        assert_eq!(response.header("Connection"), Some("close"), "tls {tls}");
+    }
+    // a keep-alive request is still kept alive, without the header
+    let mut client = server.https_client();
+    let kept = client.send(Request::get("/1.1/infos").token(&token));
+    assert_eq!(kept.status, 200);
+    assert_eq!(kept.header("Connection"), None);
+}
+
 #[test]
 fn oversized_bodies_get_413() {
     let server = TestServer::start_with(LIMITS);

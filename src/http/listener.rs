@@ -142,12 +142,45 @@ fn read_body(
     request: ApiRequest,
     limits: Limits,
 ) -> Result<ApiRequest, ApiError> {
-    let mut request = request;
+    if !has_body(raw) {
+        return Ok(request);
+    }
     let deadline = Instant::now() + limits.body_timeout;
-    let reader = raw.as_reader();
+    let read = read_until(raw, request, limits, deadline);
+    // the next request's head is read with the usual timeout
+    if let Err(error) = raw.set_read_timeout(Some(limits.socket_timeout)) {
+        log::debug!("socket timeout not restored: {error}");
+    }
+    if let Err(ApiError::RequestTimeout) = read {
+        // the rest of the body is not read: the connection closes after the 408
+        raw.close_connection();
+    }
+    read
+}
+
+/// Reads the body before `deadline`: each read may block only for the time
+/// left (the socket's timeout alone would let every read wait it in full).
+fn read_until(
+    raw: &mut tiny_http::Request,
+    request: ApiRequest,
+    limits: Limits,
+    deadline: Instant,
+) -> Result<ApiRequest, ApiError> {
+    let mut request = request;
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        match reader.read(&mut chunk) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ApiError::RequestTimeout);
+        }
+        // SO_RCVTIMEO of 0 would mean "no timeout": at least a millisecond
+        if raw
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .is_err()
+        {
+            return Err(ApiError::RequestTimeout);
+        }
+        match raw.as_reader().read(&mut chunk) {
             Ok(0) => break,
             Ok(count) => {
                 if request.body.len() + count > limits.max_body_bytes {
@@ -158,11 +191,23 @@ fn read_body(
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return Err(ApiError::RequestTimeout),
         }
-        if Instant::now() > deadline {
-            return Err(ApiError::RequestTimeout);
-        }
+    }
+    // the client stopped sending (closed its side) before the announced length
+    if raw
+        .body_length()
+        .is_some_and(|length| request.body.len() < length)
+    {
+        return Err(ApiError::RequestTimeout);
     }
     Ok(request)
+}
+
+/// A body announced by `Content-Length` (not 0) or sent in chunks.
+fn has_body(raw: &tiny_http::Request) -> bool {
+    match raw.body_length() {
+        Some(length) => length > 0,
+        None => header(raw, "Transfer-Encoding").is_some(),
+    }
 }
 
 fn header<'a>(raw: &'a tiny_http::Request, name: &'static str) -> Option<&'a str> {

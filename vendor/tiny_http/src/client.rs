@@ -6,8 +6,11 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::common::{HTTPVersion, Method};
+use crate::connection::Connection;
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
@@ -34,6 +37,12 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // xivo-confd patch 9: a handle on the socket, for its read timeout
+    socket: Option<Arc<Connection>>,
+
+    // xivo-confd patch 9: set by `Request::close_connection`
+    close_requested: Arc<AtomicBool>,
 }
 
 /// Longest request line or header line accepted, in bytes.
@@ -59,6 +68,7 @@ impl ClientConnection {
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let socket = read_socket.socket().ok().map(Arc::new);
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -70,6 +80,8 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            socket,
+            close_requested: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -207,7 +219,7 @@ impl Iterator for ClientConnection {
 
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
-        if self.no_more_requests {
+        if self.no_more_requests || self.close_requested.load(Ordering::SeqCst) {
             return None;
         }
 
@@ -287,8 +299,14 @@ impl Iterator for ClientConnection {
                 _ => (),
             };
 
-            // returning the request
-            return Some(rq);
+            // xivo-confd patches 9, 10: the request's answer says whether the
+            // connection closes after it, and the request can set the
+            // socket's read timeout or ask for the connection to close
+            return Some(rq.with_connection(
+                self.socket.clone(),
+                self.close_requested.clone(),
+                self.no_more_requests,
+            ));
         }
     }
 }

@@ -95,6 +95,19 @@ impl Connection {
         }
     }
 
+    /// xivo-confd patch 9: how long one read may block (SO_RCVTIMEO); the
+    /// socket's own option, so it holds for every handle on the socket.
+    pub(crate) fn set_read_timeout(
+        &self,
+        timeout: Option<std::time::Duration>,
+    ) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(timeout),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),

@@ -1,12 +1,16 @@
 use std::io::Error as IoError;
-use std::io::{self, Cursor, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::connection::Connection;
 use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
 use chunked_transfer::Decoder;
@@ -74,6 +78,20 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // xivo-confd patch 9: a handle on the connection's socket, if known
+    socket: Option<Arc<Connection>>,
+
+    // xivo-confd patch 9: when set, no request is read after this one
+    close_requested: Option<Arc<AtomicBool>>,
+
+    // xivo-confd patch 10: the connection closes after this request's answer,
+    // which then says `Connection: close`
+    closes_connection: bool,
+
+    // xivo-confd patch 9: the rest of the body is not to be read (the
+    // connection is given up after the answer)
+    abandoned: bool,
 }
 
 struct NotifyOnDrop<R> {
@@ -133,7 +151,7 @@ pub fn new_request<R, W>(
     version: HTTPVersion,
     headers: Vec<Header>,
     remote_addr: Option<SocketAddr>,
-    mut source_data: R,
+    source_data: R,
     writer: W,
 ) -> Result<Request, RequestCreationError>
 where
@@ -191,27 +209,11 @@ where
     } else if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
-
-            let mut buffer = vec![0; content_length];
-            let mut offset = 0;
-
-            while offset != content_length {
-                let read = source_data.read(&mut buffer[offset..])?;
-                if read == 0 {
-                    // the socket returned EOF, but we were before the expected content-length
-                    // aborting
-                    let info = "Connection has been closed before we received enough data";
-                    let err = IoError::new(ErrorKind::ConnectionAborted, info);
-                    return Err(RequestCreationError::CreationIoError(err));
-                }
-
-                offset += read;
-            }
-
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
         } else {
+            // xivo-confd patch 9: a small body is no longer read here, ahead
+            // of the request, where no deadline bounded it (each read could
+            // block for the socket's whole timeout); it is read by whoever
+            // reads the request's body, within their own deadline
             let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
@@ -238,6 +240,10 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        socket: None,
+        close_requested: None,
+        closes_connection: false,
+        abandoned: false,
     })
 }
 
@@ -291,6 +297,48 @@ impl Request {
     #[inline]
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote_addr.as_ref()
+    }
+
+    /// xivo-confd patch 9: sets how long one read of the body may block (the
+    /// socket's SO_RCVTIMEO, under the TLS layer for HTTPS), e.g. to the time
+    /// left before a deadline. It stays set for the connection's next reads:
+    /// the caller puts the usual timeout back. Does nothing when the socket
+    /// is not known (a `TestRequest`).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match &self.socket {
+            Some(socket) => socket.set_read_timeout(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// xivo-confd patch 10: true if the connection closes after this
+    /// request's answer (`Connection: close`, HTTP/1.0 without keep-alive,
+    /// or `close_connection`); the answer then says `Connection: close`.
+    pub fn closes_connection(&self) -> bool {
+        self.closes_connection
+    }
+
+    /// xivo-confd patch 9: closes the connection after this request's answer
+    /// (which says `Connection: close`), without reading the rest of its body:
+    /// for an answer given before the body was read (a body too slow).
+    pub fn close_connection(&mut self) {
+        self.closes_connection = true;
+        self.abandoned = true;
+        if let Some(flag) = &self.close_requested {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn with_connection(
+        mut self,
+        socket: Option<Arc<Connection>>,
+        close_requested: Arc<AtomicBool>,
+        closes_connection: bool,
+    ) -> Self {
+        self.socket = socket;
+        self.close_requested = Some(close_requested);
+        self.closes_connection = closes_connection;
+        self
     }
 
     /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
@@ -448,15 +496,31 @@ impl Request {
 
         let do_not_send_body = self.method == Method::Head;
 
-        Self::ignore_client_closing_errors(response.raw_print(
+        // xivo-confd patch 10: an answer after which the connection closes says so
+        let response = if self.closes_connection {
+            response.with_connection_close()
+        } else {
+            response
+        };
+
+        let written = Self::ignore_client_closing_errors(response.raw_print(
             writer.by_ref(),
             self.http_version.clone(),
             &self.headers,
             do_not_send_body,
             None,
-        ))?;
+        ))
+        .and_then(|()| Self::ignore_client_closing_errors(writer.flush()));
 
-        Self::ignore_client_closing_errors(writer.flush())
+        // xivo-confd patch 9: the rest of an abandoned body is not drained
+        // (which would wait for a client that stalled): reads now end at once
+        if self.abandoned {
+            if let Some(socket) = &self.socket {
+                socket.shutdown(std::net::Shutdown::Read).ok();
+            }
+        }
+
+        written
     }
 
     fn ignore_client_closing_errors(result: io::Result<()>) -> io::Result<()> {

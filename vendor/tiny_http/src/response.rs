@@ -301,6 +301,9 @@ where
     /// xivo-confd patch: `Connection: close`, which `with_header` refuses,
     /// for the answers after which the server closes the connection itself.
     pub(crate) fn with_connection_close(mut self) -> Response<R> {
+        if self.headers.iter().any(|h| h.field.equiv("Connection")) {
+            return self;
+        }
         self.headers.push(
             Header::from_bytes(&b"Connection"[..], &b"close"[..])
                 .expect("a constant, valid header"),

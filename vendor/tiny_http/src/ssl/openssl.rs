@@ -22,6 +22,11 @@ impl SplitOpenSslStream {
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
         self.0.lock().unwrap().inner.get_mut().shutdown(how)
     }
+
+    /// xivo-confd patch 9: a handle on the TCP socket under the TLS layer.
+    pub(crate) fn socket(&self) -> std::io::Result<Connection> {
+        self.0.lock().unwrap().inner.get_ref().try_clone()
+    }
 }
 
 impl Clone for SplitOpenSslStream {

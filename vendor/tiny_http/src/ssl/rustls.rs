@@ -22,6 +22,15 @@ impl RustlsStream {
             .peer_addr()
     }
 
+    /// xivo-confd patch 9: a handle on the TCP socket under the TLS layer.
+    pub(crate) fn socket(&self) -> std::io::Result<Connection> {
+        self.0
+            .lock()
+            .expect("Failed to lock SSL stream mutex")
+            .sock
+            .try_clone()
+    }
+
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
         self.0
             .lock()

@@ -45,6 +45,16 @@ impl Stream {
         }
     }
 
+    /// xivo-confd patch 9: another handle on the socket under the stream
+    /// (under the TLS layer for HTTPS), to set its options.
+    fn socket(&self) -> IoResult<Connection> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.try_clone(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.socket(),
+        }
+    }
+
     fn shutdown(&mut self, how: Shutdown) -> IoResult<()> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
@@ -120,6 +130,11 @@ impl RefinedTcpStream {
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
+    }
+
+    /// xivo-confd patch 9: a handle on the underlying socket (see `Stream::socket`).
+    pub(crate) fn socket(&self) -> IoResult<Connection> {
+        self.stream.socket()
     }
 }
 
