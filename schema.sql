@@ -509,3 +509,226 @@ END;
 CREATE TRIGGER voicemails_search_delete AFTER DELETE ON voicemails BEGIN
     INSERT INTO voicemail_search_reindex (id) VALUES (old.id);
 END;
+
+-- step 6: search indexes that any SQLite from 3.37 reads and writes
+
+-- Steps 3 and 5 kept the indexes with triggers that called casefold (a
+-- function only the server has) and used group_concat(... ORDER BY) and
+-- contentless_delete (SQLite 3.44 and 3.43): Debian's sqlite3 could not
+-- even read the schema, and any write from it to users, lines, extensions
+-- or voicemails failed. Now a trigger only notes which object's text may
+-- have changed, in <x>_search_dirty, in plain SQL (NOT EXISTS, not
+-- INSERT OR IGNORE: the ON UPDATE CASCADE of a rename makes that an
+-- abort). The server rewrites the index entries of the noted objects and
+-- clears the notes (db::search:
+-- in the transaction of each write request, when it notices another
+-- connection's commit, and at start-up), and until it has, a search reads
+-- the noted objects' texts through the source view instead of the index.
+-- The source views may call casefold: only the server reads them.
+DROP TRIGGER user_search_reindex_one;
+DROP VIEW user_search_reindex;
+DROP TRIGGER users_search_insert;
+DROP TRIGGER users_search_update;
+DROP TRIGGER users_search_delete;
+DROP TRIGGER user_lines_search_insert;
+DROP TRIGGER user_lines_search_delete;
+DROP TRIGGER user_lines_search_update;
+DROP TRIGGER line_extensions_search_insert;
+DROP TRIGGER line_extensions_search_delete;
+DROP TRIGGER line_extensions_search_update;
+DROP TRIGGER extensions_search_update;
+DROP TRIGGER line_search_reindex_one;
+DROP VIEW line_search_reindex;
+DROP TRIGGER lines_search_insert;
+DROP TRIGGER lines_search_update;
+DROP TRIGGER lines_search_delete;
+DROP TRIGGER endpoints_sip_search_insert;
+DROP TRIGGER endpoints_sip_search_update;
+DROP TRIGGER endpoints_sip_search_delete;
+DROP TRIGGER extension_search_reindex_one;
+DROP VIEW extension_search_reindex;
+DROP TRIGGER extensions_search_insert;
+DROP TRIGGER extensions_search_text_update;
+DROP TRIGGER extensions_search_delete;
+DROP TRIGGER voicemail_search_reindex_one;
+DROP VIEW voicemail_search_reindex;
+DROP TRIGGER voicemails_search_insert;
+DROP TRIGGER voicemails_search_update;
+DROP TRIGGER voicemails_search_delete;
+DROP VIEW user_search_pairs_source;
+DROP VIEW line_search_pairs_source;
+DROP VIEW extension_search_pairs_source;
+DROP VIEW voicemail_search_pairs_source;
+DROP TABLE search_positions;
+DROP TABLE user_search;
+DROP TABLE user_search_pairs;
+DROP TABLE line_search;
+DROP TABLE line_search_pairs;
+DROP TABLE extension_search;
+DROP TABLE extension_search_pairs;
+DROP TABLE voicemail_search;
+DROP TABLE voicemail_search_pairs;
+
+-- For each list: the text (a term of 3+ characters is a phrase of its
+-- trigrams) and the text with \x01 around every character (built by the
+-- server; a term of 1-2 characters is one token of it), as plain FTS5
+-- tables keeping their own copy of the text, so an entry is deleted by
+-- rowid. Trigram tokenizer: SQLite 3.34.
+CREATE VIRTUAL TABLE user_search USING fts5 (text, tokenize = 'trigram case_sensitive 1');
+CREATE VIRTUAL TABLE user_search_pairs USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', detail = none
+);
+CREATE VIRTUAL TABLE line_search USING fts5 (text, tokenize = 'trigram case_sensitive 1');
+CREATE VIRTUAL TABLE line_search_pairs USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', detail = none
+);
+CREATE VIRTUAL TABLE extension_search USING fts5 (text, tokenize = 'trigram case_sensitive 1');
+CREATE VIRTUAL TABLE extension_search_pairs USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', detail = none
+);
+CREATE VIRTUAL TABLE voicemail_search USING fts5 (text, tokenize = 'trigram case_sensitive 1');
+CREATE VIRTUAL TABLE voicemail_search_pairs USING fts5 (
+    text, tokenize = 'trigram case_sensitive 1', detail = none
+);
+
+-- the objects whose index entries are to be rewritten: all of them, now
+CREATE TABLE user_search_dirty (id INTEGER PRIMARY KEY);
+CREATE TABLE line_search_dirty (id INTEGER PRIMARY KEY);
+CREATE TABLE extension_search_dirty (id INTEGER PRIMARY KEY);
+CREATE TABLE voicemail_search_dirty (id INTEGER PRIMARY KEY);
+INSERT INTO user_search_dirty (id) SELECT id FROM users;
+INSERT INTO line_search_dirty (id) SELECT id FROM lines;
+INSERT INTO extension_search_dirty (id) SELECT id FROM extensions;
+INSERT INTO voicemail_search_dirty (id) SELECT id FROM voicemails;
+
+-- users.search_text as the server computes it (SEARCH_TEXT in
+-- src/resources/users.rs), for a user written by another program: the
+-- server refreshes the column of each noted user from this view
+CREATE VIEW user_search_text (id, text) AS
+SELECT users.id,
+       casefold(trim(users.firstname || ' ' || coalesce(users.lastname, '')) || char(10) ||
+           coalesce(users.caller_id, '') || char(10) || coalesce(users.description, '') ||
+           char(10) || coalesce(users.userfield, '') || char(10) ||
+           coalesce(users.mobile_phone_number, '') || char(10) ||
+           coalesce(users.music_on_hold, '') || char(10) ||
+           coalesce(users.preprocess_subroutine, '') || char(10) ||
+           coalesce(users.outgoing_caller_id, '') || char(10) || coalesce(users.username, ''))
+FROM users;
+
+-- users: the user's own fields, its line, the line's extensions
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF id, firstname, lastname, caller_id,
+    description, userfield, mobile_phone_number, music_on_hold, preprocess_subroutine,
+    outgoing_caller_id, username, search_text ON users BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = old.id);
+    INSERT INTO user_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = old.id);
+END;
+CREATE TRIGGER user_lines_search_insert AFTER INSERT ON user_lines BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT new.user_id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = new.user_id);
+END;
+CREATE TRIGGER user_lines_search_delete AFTER DELETE ON user_lines BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT old.user_id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = old.user_id);
+END;
+CREATE TRIGGER user_lines_search_update AFTER UPDATE ON user_lines BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT old.user_id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = old.user_id);
+    INSERT INTO user_search_dirty (id)
+        SELECT new.user_id WHERE NOT EXISTS (SELECT 1 FROM user_search_dirty WHERE id = new.user_id);
+END;
+CREATE TRIGGER line_extensions_search_insert AFTER INSERT ON line_extensions BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT DISTINCT user_id FROM user_lines WHERE line_id = new.line_id
+        AND user_id NOT IN (SELECT id FROM user_search_dirty);
+END;
+CREATE TRIGGER line_extensions_search_delete AFTER DELETE ON line_extensions BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT DISTINCT user_id FROM user_lines WHERE line_id = old.line_id
+        AND user_id NOT IN (SELECT id FROM user_search_dirty);
+END;
+CREATE TRIGGER line_extensions_search_update AFTER UPDATE ON line_extensions BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT DISTINCT user_id FROM user_lines WHERE line_id IN (old.line_id, new.line_id)
+        AND user_id NOT IN (SELECT id FROM user_search_dirty);
+END;
+CREATE TRIGGER extensions_search_update AFTER UPDATE OF id, exten ON extensions BEGIN
+    INSERT INTO user_search_dirty (id)
+        SELECT DISTINCT user_lines.user_id FROM line_extensions
+        JOIN user_lines ON user_lines.line_id = line_extensions.line_id
+        WHERE line_extensions.extension_id IN (old.id, new.id)
+        AND user_lines.user_id NOT IN (SELECT id FROM user_search_dirty);
+END;
+
+-- lines: the line and its SIP endpoint's username
+CREATE TRIGGER lines_search_insert AFTER INSERT ON lines BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM line_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER lines_search_update AFTER UPDATE OF id, context, provisioning_code, position,
+    device_id, endpoint_sip_id, endpoint_sccp_id ON lines BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM line_search_dirty WHERE id = old.id);
+    INSERT INTO line_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM line_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER lines_search_delete AFTER DELETE ON lines BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM line_search_dirty WHERE id = old.id);
+END;
+CREATE TRIGGER endpoints_sip_search_insert AFTER INSERT ON endpoints_sip BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT DISTINCT id FROM lines WHERE endpoint_sip_id = new.id
+        AND id NOT IN (SELECT id FROM line_search_dirty);
+END;
+CREATE TRIGGER endpoints_sip_search_update AFTER UPDATE OF id, username ON endpoints_sip BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT DISTINCT id FROM lines WHERE endpoint_sip_id IN (old.id, new.id)
+        AND id NOT IN (SELECT id FROM line_search_dirty);
+END;
+CREATE TRIGGER endpoints_sip_search_delete AFTER DELETE ON endpoints_sip BEGIN
+    INSERT INTO line_search_dirty (id)
+        SELECT DISTINCT id FROM lines WHERE endpoint_sip_id = old.id
+        AND id NOT IN (SELECT id FROM line_search_dirty);
+END;
+
+-- extensions: the extension only
+CREATE TRIGGER extensions_search_insert AFTER INSERT ON extensions BEGIN
+    INSERT INTO extension_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM extension_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER extensions_search_text_update AFTER UPDATE OF id, exten, context ON extensions BEGIN
+    INSERT INTO extension_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM extension_search_dirty WHERE id = old.id);
+    INSERT INTO extension_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM extension_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER extensions_search_delete AFTER DELETE ON extensions BEGIN
+    INSERT INTO extension_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM extension_search_dirty WHERE id = old.id);
+END;
+
+-- voicemails: the voicemail only
+CREATE TRIGGER voicemails_search_insert AFTER INSERT ON voicemails BEGIN
+    INSERT INTO voicemail_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM voicemail_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER voicemails_search_update AFTER UPDATE OF id, name, number, email ON voicemails BEGIN
+    INSERT INTO voicemail_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM voicemail_search_dirty WHERE id = old.id);
+    INSERT INTO voicemail_search_dirty (id)
+        SELECT new.id WHERE NOT EXISTS (SELECT 1 FROM voicemail_search_dirty WHERE id = new.id);
+END;
+CREATE TRIGGER voicemails_search_delete AFTER DELETE ON voicemails BEGIN
+    INSERT INTO voicemail_search_dirty (id)
+        SELECT old.id WHERE NOT EXISTS (SELECT 1 FROM voicemail_search_dirty WHERE id = old.id);
+END;

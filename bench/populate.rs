@@ -341,6 +341,12 @@ impl Dispatcher<'_> {
             RouteHandler::Auth(handler) => handler(&mut ctx, &mut self.gate),
         }
         .map_err(|e| format!("{method:?} {path}: {}", e.message()))?;
+        // as the worker ends each write request: the search entries of what
+        // it changed
+        if method.writes() {
+            xivo_confd::db::search::catch_up(self.conn)
+                .map_err(|e| format!("{method:?} {path}: {e}"))?;
+        }
         if response.body.is_empty() {
             return Ok(Value::Null);
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. First installs what the tests drive besides the
-# binary itself: curl, Python 3 with requests (legacy-client tests),
+# binary itself: curl, Debian's sqlite3, Python 3 with requests (legacy-client tests),
 # openapi-spec-validator (the API descriptions), schemathesis (contract
 # fuzzing against the served descriptions), and Chromium with its driver
 # and Python selenium (the API console in a real browser). Each is installed
@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 
 if ! command -v curl >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq curl
+fi
+# Debian's own SQLite CLI (tests/system_sqlite.rs reads and writes the
+# server's database with it)
+if [ ! -x /usr/bin/sqlite3 ]; then
+    apt-get update -qq && apt-get install -y -qq sqlite3
 fi
 if ! command -v python3 >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq python3 python3-pip

@@ -43,6 +43,8 @@ pub struct Worker {
     /// host:port of each listener, for links when a client sends no Host
     fallback_hosts: Vec<(ListenerKind, String)>,
     data_version: i64,
+    /// data_version the search indexes were last caught up at
+    indexed_version: i64,
     lists: ListCache,
 }
 
@@ -168,6 +170,7 @@ impl Worker {
             config,
             fallback_hosts,
             data_version,
+            indexed_version: data_version,
             lists: ListCache::new(),
         })
     }
@@ -317,6 +320,7 @@ impl Worker {
         if writes {
             self.run_sql("SAVEPOINT request")?;
         } else {
+            self.catch_up_outside_writes();
             // one read transaction per request: the data_version check, the
             // credentials and the handler share one snapshot and one round
             // of file locks, instead of one round per statement
@@ -331,7 +335,16 @@ impl Worker {
                 "the request failed unexpectedly; nothing was written".into(),
             ))
         });
-        let keep = matches!(&result, Ok(response) if succeeded(response));
+        let mut keep = matches!(&result, Ok(response) if succeeded(response));
+        // the search entries of what the request (or another program since
+        // the last write) changed, in the same savepoint
+        if writes
+            && keep
+            && let Err(error) = db::search::catch_up(&self.conn)
+        {
+            result = Err(error.into());
+            keep = false;
+        }
         if writes {
             let mut kept = keep;
             if keep && let Err(error) = self.run_sql("RELEASE request") {
@@ -402,6 +415,25 @@ impl Worker {
     fn run_sql(&self, sql: &str) -> ApiResult<()> {
         self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
+    }
+
+    /// Before a read: if another connection (the CLI) has committed since
+    /// the last look and left objects to index, indexes them in a write
+    /// transaction of its own. A failure (the file locked, read-only) only
+    /// waits for the next chance: searches stay right meanwhile (see
+    /// `db::search`).
+    fn catch_up_outside_writes(&mut self) {
+        let Ok(version) = db::data_version(&self.conn) else {
+            return;
+        };
+        if version == self.indexed_version {
+            return;
+        }
+        match db::catch_up_search(&self.conn) {
+            Ok(()) => self.indexed_version = version,
+            Err(error) => log::warn!("cannot index what another program wrote: {error}"),
+        }
+        self.data_changed();
     }
 
     /// Drops the caches when another connection (the CLI) has committed.

@@ -220,9 +220,9 @@ impl Direction {
     }
 }
 
-/// FTS5 tables (schema step 3) that hold exactly the text a spec's
-/// `search_text` computes, one row per listed object (rowid = its id), so
-/// that a search reads an index instead of every row.
+/// FTS5 tables (schema step 6, see `db::search`) that hold exactly the
+/// text a spec's `search_text` computes, one row per listed object (rowid =
+/// its id), so that a search reads an index instead of every row.
 pub struct SearchIndex {
     /// trigram index of the text: a term of 3+ characters is a phrase of
     /// trigrams, which matches exactly where the term occurs
@@ -233,8 +233,13 @@ pub struct SearchIndex {
     pub pairs: &'static str,
     /// ids whose text the indexes cannot hold (it has NUL or \x01)
     pub unindexed: &'static str,
-    /// view of (id, text): the searched text, to scan those few
+    /// view of (id, text, indexable): the searched text, to scan those few
     pub source: &'static str,
+    /// ids whose entries are not rewritten yet (their text may have
+    /// changed): read through `source` too, their entries ignored
+    pub dirty: &'static str,
+    /// SQL run for each dirty id (?1) before its entries are rewritten
+    pub refresh: Option<&'static str>,
 }
 
 /// Ids whose text contains `term`: from the indexes, plus a scan of the
@@ -256,6 +261,26 @@ fn search_ids(conn: &Connection, index: &SearchIndex, term: &str) -> ApiResult<V
         let mut statement = conn.prepare_cached(&sql)?;
         for id in statement.query_map([pattern], |row| row.get::<_, i64>(0))? {
             ids.push(id?);
+        }
+    }
+    // written since the index was (by another program, say): their entries
+    // may be stale, their texts are read like the unindexed ones
+    let dirty: Vec<i64> = conn
+        .prepare_cached(&format!("SELECT id FROM {}", index.dirty))?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !dirty.is_empty() {
+        let stale: std::collections::HashSet<i64> = dirty.iter().copied().collect();
+        ids.retain(|id| !stale.contains(id));
+        let sql = format!(
+            "SELECT id FROM {} WHERE id = ?1 AND instr(text, ?2) > 0",
+            index.source
+        );
+        let mut statement = conn.prepare_cached(&sql)?;
+        for id in dirty {
+            if statement.exists(rusqlite::params![id, term])? {
+                ids.push(id);
+            }
         }
     }
     // CROSS JOIN: the few unindexed ids first, each text read by its id;

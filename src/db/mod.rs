@@ -2,9 +2,10 @@
 //! builder every resource uses (`list`).
 
 pub mod list;
+pub mod search;
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 
 /// The whole schema, in steps: each `-- step N` line in `schema.sql` starts
@@ -34,6 +35,9 @@ pub fn open(path: &Path) -> Result<Connection, String> {
         Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     configure(&conn).map_err(|e| format!("cannot configure {}: {e}", path.display()))?;
     migrate(&conn).map_err(|e| format!("cannot migrate {}: {e}", path.display()))?;
+    // what other programs wrote while the server was away, and what a new
+    // step marked, gets its search entries
+    catch_up_search(&conn).map_err(|e| format!("cannot index {}: {e}", path.display()))?;
     // the instance uuid is made once, with the database, and never changes
     conn.execute(
         "INSERT OR IGNORE INTO infos (key, value) VALUES ('uuid', ?1)",
@@ -88,7 +92,15 @@ pub(crate) fn configure_for_tests(conn: &Connection) {
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let applied = usize::try_from(applied).unwrap_or(0);
+    let mut applied = usize::try_from(applied).unwrap_or(0);
+    if applied == 0 {
+        // `.dump` keeps no user_version: a restored database says in infos
+        // how many steps it has
+        applied = recorded_steps(conn)?;
+        if applied > 0 {
+            conn.pragma_update(None, "user_version", applied as i64)?;
+        }
+    }
     let steps = steps();
     if applied > steps.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -100,9 +112,45 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        // also as data, which a `.dump` carries (infos exists from step 1)
+        tx.execute(
+            "INSERT INTO infos (key, value) VALUES ('schema_steps', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [(index + 1).to_string()],
+        )?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The steps a database records in `infos` (0 if none: a new file).
+fn recorded_steps(conn: &Connection) -> rusqlite::Result<usize> {
+    let has_infos: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'infos')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_infos {
+        return Ok(0);
+    }
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM infos WHERE key = 'schema_steps'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// `search::catch_up` in a transaction of its own, if anything waits.
+pub fn catch_up_search(conn: &Connection) -> rusqlite::Result<()> {
+    if !search::pending(conn)? {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    search::catch_up(&tx)?;
+    tx.commit()
 }
 
 /// `PRAGMA data_version`: changes when another connection commits, so the

@@ -6,7 +6,7 @@ use super::fields::{CONTEXT, Field, Mode, Values};
 use super::lines::{self, LINES};
 use super::resource::{Hooks, Resource};
 use super::{Ctx, contexts, value_of};
-use crate::db::list::{ListSpec, SearchIndex};
+use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
 use crate::http::ApiResponse;
 use rusqlite::OptionalExtension;
@@ -45,12 +45,7 @@ pub static EXTENSIONS: Resource = Resource {
         id: "extensions.id",
     },
     // schema step 5, view `extension_search_source`: the same text
-    search_index: Some(SearchIndex {
-        trigrams: "extension_search",
-        pairs: "extension_search_pairs",
-        unindexed: "extension_search_unindexed",
-        source: "extension_search_source",
-    }),
+    search_index: Some(crate::db::search::EXTENSIONS),
     param: "extension",
     param_doc: "The extension's id.",
     tag: "extensions",

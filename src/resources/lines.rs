@@ -107,13 +107,8 @@ const SEARCH: &str = "casefold(lines.context || char(10) || lines.provisioning_c
     WHEN lines.endpoint_sccp_id IS NOT NULL THEN 'sccp' ELSE '' END)";
 
 /// The FTS5 tables holding `SEARCH` of every line, kept by triggers on
-/// lines and SIP endpoints (schema step 5, view `line_search_source`).
-pub(crate) const SEARCH_INDEX: SearchIndex = SearchIndex {
-    trigrams: "line_search",
-    pairs: "line_search_pairs",
-    unindexed: "line_search_unindexed",
-    source: "line_search_source",
-};
+/// lines and SIP endpoints (view `line_search_source`; see db::search).
+pub(crate) const SEARCH_INDEX: SearchIndex = crate::db::search::LINES;
 
 fn text_or_null(row: &Row, index: usize) -> rusqlite::Result<Value> {
     Ok(row

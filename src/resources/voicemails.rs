@@ -8,7 +8,7 @@ use super::association::{Association, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Item, Refers};
 use super::resource::Resource;
 use super::users::USERS;
-use crate::db::list::{ListSpec, SearchIndex};
+use crate::db::list::ListSpec;
 
 const LANGUAGE: Refers = Refers {
     name: "Language",
@@ -89,12 +89,7 @@ pub static VOICEMAILS: Resource = Resource {
     fields: FIELDS,
     list: ListSpec::derived("number"),
     // schema step 5, view `voicemail_search_source`: the same text
-    search_index: Some(SearchIndex {
-        trigrams: "voicemail_search",
-        pairs: "voicemail_search_pairs",
-        unindexed: "voicemail_search_unindexed",
-        source: "voicemail_search_source",
-    }),
+    search_index: Some(crate::db::search::VOICEMAILS),
     param: "voicemail",
     param_doc: "The voicemail's id.",
     tag: "voicemails",
