@@ -318,23 +318,40 @@ fn the_unindexed_texts_are_read_by_id() {
     }
 }
 
-/// A database made before step 6 (its indexes kept by triggers calling
-/// casefold) gets the new indexes, every object in them, and the same
-/// answers; writes with no casefold around (another program's) are
+/// A database made before this session's steps (steps 1-3 as they landed,
+/// the users' index kept by triggers calling casefold and using SQLite
+/// 3.43-3.44 features) gets the new indexes, every object in them, and the
+/// same answers; writes with no casefold around (another program's) are
 /// followed after.
 #[test]
-fn a_database_at_step_5_gets_indexes_any_sqlite_can_write() {
-    let dir = temp_dir("step5");
+fn a_database_at_the_landed_step_3_gets_indexes_any_sqlite_can_write() {
+    let dir = temp_dir("step3");
     let path = dir.join("old.db");
-    let schema = include_str!("../../schema.sql");
-    let step6 = schema.find("\n-- step 6").expect("step 6");
+    let landed = include_str!("../../tests/fixtures/schema-as-landed-steps-1-3.sql");
+    let mut random = Random(42);
+    let names: Vec<String> = (0..80)
+        .map(|_| {
+            let length = 1 + random.below(12);
+            text(&mut random, length)
+        })
+        .collect();
     {
         let conn = Connection::open(&path).expect("raw open");
         crate::db::configure_for_tests(&conn);
-        conn.execute_batch(&schema[..step6]).expect("steps 1-5");
-        conn.pragma_update(None, "user_version", 5)
+        conn.execute_batch(landed).expect("steps 1-3 as landed");
+        conn.pragma_update(None, "user_version", 3)
             .expect("version");
-        fill(&conn, &mut Random(42), 0, 120);
+        for (index, name) in names.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO users (uuid, firstname, search_text) VALUES (?1, ?2, casefold(?2))",
+                rusqlite::params![format!("u-{index}"), name],
+            )
+            .expect("user at step 3");
+        }
+        conn.execute_batch(
+            "INSERT INTO extensions (exten, context) VALUES ('1234', 'default'), ('4321', 'default');",
+        )
+        .expect("extensions at step 3");
     }
     let conn = crate::db::open(&path).expect("migrates");
     let version: i64 = conn
@@ -342,17 +359,20 @@ fn a_database_at_step_5_gets_indexes_any_sqlite_can_write() {
         .expect("version");
     assert_eq!(version, 6);
     assert!(!crate::db::search::pending(&conn).expect("pending"));
-    let mut random = Random(8);
-    agree_all(&conn, &mut random, "migrated from step 5");
-    let indexed: i64 = conn
+    let users: i64 = conn
         .query_row(
-            "SELECT (SELECT count(*) FROM voicemail_search_pairs) \
-             + (SELECT count(*) FROM voicemail_search_unindexed)",
+            "SELECT (SELECT count(*) FROM user_search_pairs) \
+             + (SELECT count(*) FROM user_search_unindexed)",
             [],
             |r| r.get(0),
         )
         .expect("count");
-    assert_eq!(indexed, 120);
+    assert_eq!(users, names.len() as i64, "every user is in the new index");
+    users_agree(&conn, &names, "migrated from step 3");
+    fill(&conn, &mut random, 0, 120);
+    crate::db::search::catch_up(&conn).expect("caught up");
+    let mut random = Random(8);
+    agree_all(&conn, &mut random, "migrated from step 3");
     drop(conn);
     // a connection without casefold writes every searched table
     {
@@ -362,12 +382,41 @@ fn a_database_at_step_5_gets_indexes_any_sqlite_can_write() {
                 "UPDATE voicemails SET name = 'Zébulon' WHERE id = 1;
                  UPDATE extensions SET exten = exten || '77' WHERE id % 2 = 0;
                  UPDATE lines SET device_id = 'plain' || id WHERE id % 3 = 0;
+                 UPDATE users SET firstname = 'Plainwrite' WHERE id = 3;
                  DELETE FROM voicemails WHERE id = 2;",
             )
             .expect("writes without casefold");
     }
     let conn = crate::db::open(&path).expect("reopens");
     agree_all(&conn, &mut random, "after another program's writes");
+    let mut names = names;
+    names[2] = "Plainwrite".into();
+    users_agree(&conn, &names, "after another program's writes");
     drop(conn);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The users' search through its index answers what a scan answers, for
+/// pieces of the users' own names.
+fn users_agree(conn: &Connection, names: &[String], what: &str) {
+    use crate::resources::users::LIST;
+    let cache = ListCache::new();
+    let id = |row: &Row| row.get::<_, i64>(0);
+    for name in names.iter().take(30) {
+        let term: String = name.chars().take(3).collect();
+        let params = vec![("search".to_string(), term.clone())];
+        let query = ListQuery::parse(&params, &LIST).expect("query");
+        let plain = fetch(conn, &LIST, &query, None, id).expect("plain");
+        let indexed = fetch_indexed(
+            conn,
+            &cache,
+            &LIST,
+            &query,
+            None,
+            Some(&crate::db::search::USERS),
+            id,
+        )
+        .expect("indexed");
+        assert_eq!(indexed, plain, "{what}: search {term:?}");
+    }
 }
