@@ -89,6 +89,13 @@ fn the_schema_of_a_new_database_loads_in_the_system_cli() {
     sqlite3(&copy, &schema);
     let tables = sqlite3(&copy, ".tables\n");
     assert!(tables.contains("user_search_dirty"), "{tables}");
+    // and schema.sql itself, every step, as a new database runs it
+    let steps = api.server.dir.join("steps.db");
+    let file = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.sql"))
+        .expect("schema.sql");
+    sqlite3(&steps, &file);
+    let tables = sqlite3(&steps, ".tables\n");
+    assert!(tables.contains("voicemail_search_dirty"), "{tables}");
 }
 
 #[test]
