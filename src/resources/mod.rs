@@ -13,6 +13,8 @@ pub mod lines;
 pub mod resource;
 #[cfg(test)]
 mod search_index_tests;
+#[cfg(test)]
+mod test_data;
 pub mod user_lines;
 pub mod users;
 pub mod voicemails;

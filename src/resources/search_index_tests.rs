@@ -6,20 +6,10 @@
 use super::extensions::EXTENSIONS;
 use super::lines::{LINES, LINES_SIP};
 use super::resource::Resource;
+use super::test_data::{Database, Random};
 use super::voicemails::VOICEMAILS;
 use crate::db::list::{ListCache, ListQuery, fetch, fetch_indexed};
 use rusqlite::{Connection, Row};
-
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, bound: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % bound as u64) as usize
-    }
-}
 
 /// ASCII, accents, letters whose folding is special (İ folds to two
 /// characters, Σ to σ or ς), wide ones, the separator, quotes and the
@@ -30,45 +20,15 @@ const ALPHABET: &[&str] = &[
 ];
 
 fn text(random: &mut Random, length: usize) -> String {
-    (0..length)
-        .map(|_| ALPHABET[random.below(ALPHABET.len())])
-        .collect()
-}
-
-struct Database {
-    conn: Option<Connection>,
-    dir: std::path::PathBuf,
-}
-
-impl std::ops::Deref for Database {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.conn.as_ref().expect("open until dropped")
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        drop(self.conn.take());
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
+    super::test_data::text(random, ALPHABET, length)
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("xivo-lists-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
+    super::test_data::temp_dir("xivo-lists", name)
 }
 
 fn database(name: &str) -> Database {
-    let dir = temp_dir(name);
-    let conn = crate::db::open(&dir.join("search.db")).expect("database");
-    Database {
-        conn: Some(conn),
-        dir,
-    }
+    Database::new("xivo-lists", name)
 }
 
 const CONTEXTS: &[&str] = &["default", "to-extern", "Ünïcode-Σ"];

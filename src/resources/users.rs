@@ -566,16 +566,7 @@ mod index_tests {
     use crate::http::{ApiRequest, Method};
     use rusqlite::Connection;
 
-    struct Random(u64);
-
-    impl Random {
-        fn below(&mut self, bound: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % bound as u64) as usize
-        }
-    }
+    use crate::resources::test_data::{Database, Random};
 
     /// Characters a kept search text may hold: ASCII, accents, scripts
     /// whose case folding is special (İ, final sigma), wide ones, the field
@@ -586,42 +577,11 @@ mod index_tests {
     ];
 
     fn text(random: &mut Random, length: usize) -> String {
-        (0..length)
-            .map(|_| ALPHABET[random.below(ALPHABET.len())])
-            .collect()
-    }
-
-    /// A database with the whole schema, in a temporary folder removed
-    /// when it is dropped.
-    struct Database {
-        conn: Option<Connection>,
-        dir: std::path::PathBuf,
-    }
-
-    impl std::ops::Deref for Database {
-        type Target = Connection;
-
-        fn deref(&self) -> &Connection {
-            self.conn.as_ref().expect("open until dropped")
-        }
-    }
-
-    impl Drop for Database {
-        fn drop(&mut self) {
-            drop(self.conn.take());
-            std::fs::remove_dir_all(&self.dir).ok();
-        }
+        crate::resources::test_data::text(random, ALPHABET, length)
     }
 
     fn database(name: &str) -> Database {
-        let dir = std::env::temp_dir().join(format!("xivo-search-{}-{name}", std::process::id()));
-        std::fs::remove_dir_all(&dir).ok();
-        std::fs::create_dir_all(&dir).expect("dir");
-        let conn = crate::db::open(&dir.join("search.db")).expect("database");
-        Database {
-            conn: Some(conn),
-            dir,
-        }
+        Database::new("xivo-search", name)
     }
 
     fn add_users(conn: &Connection, random: &mut Random, count: usize) {
