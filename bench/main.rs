@@ -814,6 +814,52 @@ fn raw_commits(dir: &Path, duration: Duration) -> Result<Outcome, String> {
     Ok(outcome)
 }
 
+/// Requests per second of naive code for 3 s: the count, then the page's
+/// rows as JSON objects (each column `c<n>`) and the whole answer
+/// serialized, with `arg` drawing the page's one parameter.
+fn naive_rate(
+    conn: &rusqlite::Connection,
+    random: &mut Random,
+    count_sql: &str,
+    page_sql: &str,
+    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value,
+) -> Result<f64, String> {
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < Duration::from_secs(3) {
+        let value = arg(random);
+        let mut count = conn.prepare_cached(count_sql).map_err(|e| e.to_string())?;
+        let total: i64 = if count_sql.contains('?') {
+            count.query_row([&value], |r| r.get(0))
+        } else {
+            count.query_row([], |r| r.get(0))
+        }
+        .map_err(|e| e.to_string())?;
+        let mut statement = conn.prepare_cached(page_sql).map_err(|e| e.to_string())?;
+        let columns = statement.column_count();
+        let items = statement
+            .query_map([&value], |row| {
+                let mut object = serde_json::Map::new();
+                for index in 0..columns {
+                    let json = match row.get::<_, rusqlite::types::Value>(index)? {
+                        rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
+                        rusqlite::types::Value::Text(t) => serde_json::Value::from(t),
+                        _ => serde_json::Value::Null,
+                    };
+                    object.insert(format!("c{index}"), json);
+                }
+                Ok(serde_json::Value::Object(object))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| e.to_string())?;
+        let body = serde_json::to_vec(&serde_json::json!({"total": total, "items": items}))
+            .map_err(|e| e.to_string())?;
+        std::hint::black_box(body);
+        done += 1;
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}
+
 /// What naive code gets on the same file in this run, in-process, SQL and
 /// JSON only (no HTTP, so an upper bound for a naive server): paging with
 /// `LIMIT/OFFSET` over the lastname index, and search as an `instr` scan.
@@ -829,46 +875,11 @@ fn naive_references(db: &Path, max_id: u64, users: u64) -> Result<Vec<(String, f
     let search_sql = format!(
         "SELECT {columns} FROM users WHERE instr(search_text, ?1) > 0 ORDER BY lastname COLLATE NOCASE, id LIMIT 100"
     );
-    let as_json = |row: &rusqlite::Row| -> rusqlite::Result<serde_json::Value> {
-        let mut object = serde_json::Map::new();
-        for index in 0..18 {
-            let value: rusqlite::types::Value = row.get(index)?;
-            let json = match value {
-                rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
-                rusqlite::types::Value::Text(t) => serde_json::Value::from(t),
-                _ => serde_json::Value::Null,
-            };
-            object.insert(format!("c{index}"), json);
-        }
-        Ok(serde_json::Value::Object(object))
-    };
     let mut random = Random::new(max_id);
     let mut rate = |count_sql: &str,
                     page_sql: &str,
-                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value|
-     -> Result<f64, String> {
-        let started = Instant::now();
-        let mut done = 0u64;
-        while started.elapsed() < Duration::from_secs(3) {
-            let value = arg(&mut random);
-            let mut count = conn.prepare_cached(count_sql).map_err(|e| e.to_string())?;
-            let total: i64 = if count_sql.contains('?') {
-                count.query_row([&value], |r| r.get(0))
-            } else {
-                count.query_row([], |r| r.get(0))
-            }
-            .map_err(|e| e.to_string())?;
-            let mut statement = conn.prepare_cached(page_sql).map_err(|e| e.to_string())?;
-            let items = statement
-                .query_map([&value], as_json)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(|e| e.to_string())?;
-            let body = serde_json::to_vec(&serde_json::json!({"total": total, "items": items}))
-                .map_err(|e| e.to_string())?;
-            std::hint::black_box(body);
-            done += 1;
-        }
-        Ok(done as f64 / started.elapsed().as_secs_f64())
+                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value| {
+        naive_rate(&conn, &mut random, count_sql, page_sql, arg)
     };
     let deepest = users.saturating_sub(100);
     let paging = rate("SELECT count(*) FROM users", &page_sql, &mut |r| {
@@ -912,42 +923,8 @@ fn naive_list(db: &Path, list: &ListScenario, deepest: u64) -> Result<ListNaive,
     let mut random = Random::new(deepest + 1);
     let mut rate = |count_sql: &str,
                     page_sql: &str,
-                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value|
-     -> Result<f64, String> {
-        let started = Instant::now();
-        let mut done = 0u64;
-        while started.elapsed() < Duration::from_secs(3) {
-            let value = arg(&mut random);
-            let mut count = conn.prepare_cached(count_sql).map_err(|e| e.to_string())?;
-            let total: i64 = if count_sql.contains('?') {
-                count.query_row([&value], |r| r.get(0))
-            } else {
-                count.query_row([], |r| r.get(0))
-            }
-            .map_err(|e| e.to_string())?;
-            let mut statement = conn.prepare_cached(page_sql).map_err(|e| e.to_string())?;
-            let columns = statement.column_count();
-            let items = statement
-                .query_map([&value], |row| {
-                    let mut object = serde_json::Map::new();
-                    for index in 0..columns {
-                        let json = match row.get::<_, rusqlite::types::Value>(index)? {
-                            rusqlite::types::Value::Integer(i) => serde_json::Value::from(i),
-                            rusqlite::types::Value::Text(t) => serde_json::Value::from(t),
-                            _ => serde_json::Value::Null,
-                        };
-                        object.insert(format!("c{index}"), json);
-                    }
-                    Ok(serde_json::Value::Object(object))
-                })
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(|e| e.to_string())?;
-            let body = serde_json::to_vec(&serde_json::json!({"total": total, "items": items}))
-                .map_err(|e| e.to_string())?;
-            std::hint::black_box(body);
-            done += 1;
-        }
-        Ok(done as f64 / started.elapsed().as_secs_f64())
+                    arg: &mut dyn FnMut(&mut Random) -> rusqlite::types::Value| {
+        naive_rate(&conn, &mut random, count_sql, page_sql, arg)
     };
     let first = rate(&count_all, &page_sql, &mut |_| {
         rusqlite::types::Value::Integer(0)
