@@ -191,3 +191,39 @@ fn the_system_cli_reads_checks_writes_and_restores_what_the_server_made() {
     );
     assert_eq!(found(&mut api, "users", "restore"), vec![later]);
 }
+
+/// Python's own `sqlite3` module (its SQLite, not the server's) reads the
+/// database and writes it while the server runs; the API finds what it
+/// wrote.
+#[test]
+fn pythons_sqlite3_module_reads_and_writes_the_database() {
+    let mut api = Api::new();
+    let db = api.server.dir.join("xivo.db");
+    let script = "import sqlite3, sys\n\
+        db = sqlite3.connect(sys.argv[1])\n\
+        print(sqlite3.sqlite_version)\n\
+        assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'\n\
+        names = [r[0] for r in db.execute(\"SELECT name FROM sqlite_master WHERE type = 'table'\")]\n\
+        assert 'voicemails' in names and 'users' in names, names\n\
+        db.execute(\"INSERT INTO users (uuid, firstname) VALUES ('py-1', 'Pythonique')\")\n\
+        db.execute(\"INSERT INTO voicemails (name, number, context) VALUES ('Py box', '4242', 'default')\")\n\
+        db.commit()\n";
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&db)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 must be installed to run this test: {e}"));
+    assert!(
+        output.status.success(),
+        "python's sqlite3: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!(
+        "python's sqlite3: {}",
+        String::from_utf8_lossy(&output.stdout).trim()
+    );
+    assert_eq!(found(&mut api, "users", "pythoniq").len(), 1);
+    assert_eq!(found(&mut api, "voicemails", "py bo").len(), 1);
+    assert_eq!(found(&mut api, "voicemails", "4242").len(), 1);
+}
