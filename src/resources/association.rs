@@ -545,11 +545,6 @@ impl Association {
     pub fn targets_of(&self, ctx: &Ctx, owner: i64) -> ApiResult<Vec<i64>> {
         self.ids_of(ctx, Side::Owner, owner)
     }
-
-    /// The owners of a target.
-    pub fn owners_of(&self, ctx: &Ctx, target: i64) -> ApiResult<Vec<i64>> {
-        self.ids_of(ctx, Side::Target, target)
-    }
 }
 
 impl Side {

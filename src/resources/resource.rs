@@ -261,47 +261,6 @@ impl Resource {
         }
     }
 
-    /// 400 `<Name> already exists ('<column>': '<value>')` when another row
-    /// than `own_id` has this value.
-    pub fn ensure_unique(
-        &self,
-        ctx: &Ctx,
-        column: &str,
-        value: &str,
-        own_id: Option<i64>,
-    ) -> ApiResult<()> {
-        let taken: Option<i64> = ctx
-            .conn
-            .prepare_cached(&format!(
-                "SELECT id FROM {} WHERE {column} = ?1",
-                self.table
-            ))?
-            .query_row([value], |row| row.get(0))
-            .optional()?;
-        match taken {
-            Some(other) if Some(other) != own_id => Err(ApiError::resource(format!(
-                "{} already exists {}",
-                self.name,
-                meta(&[(column, Value::from(value))])
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// `ensure_unique` for a checked value, when the body gave one.
-    pub fn ensure_unique_value(
-        &self,
-        ctx: &Ctx,
-        values: &Values,
-        column: &str,
-        own_id: Option<i64>,
-    ) -> ApiResult<()> {
-        match super::value_of(values, column) {
-            Some(SqlValue::Text(value)) => self.ensure_unique(ctx, column, value, own_id),
-            _ => Ok(()),
-        }
-    }
-
     pub fn load(&self, ctx: &Ctx, id: i64) -> ApiResult<Value> {
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = ?1",
@@ -524,26 +483,10 @@ impl Resource {
         Ok(())
     }
 
+    /// Generic list: paged through the order index, searched through the
+    /// resource's search index when it has one (see `db::list`).
     pub fn list(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        self.list_scoped(ctx, None)
-    }
-
-    /// A list narrowed by the caller's own condition (`from` columns only).
-    pub fn list_scoped(
-        &self,
-        ctx: &Ctx,
-        scope: Option<(&str, Vec<SqlValue>)>,
-    ) -> ApiResult<ApiResponse> {
-        self.list_indexed(ctx, scope, self.search_index.as_ref())
-    }
-
-    /// A list whose search may be answered by `index` (see `db::list`).
-    pub fn list_indexed(
-        &self,
-        ctx: &Ctx,
-        scope: Option<(&str, Vec<SqlValue>)>,
-        index: Option<&SearchIndex>,
-    ) -> ApiResult<ApiResponse> {
+        let (scope, index) = (None, self.search_index.as_ref());
         let spec = self.list_spec();
         let query = ListQuery::parse(&ctx.request.query, spec)?;
         if self.to_json.is_some() {
