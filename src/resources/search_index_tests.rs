@@ -101,55 +101,23 @@ fn terms(conn: &Connection, resource: &Resource, random: &mut Random) -> Vec<Str
         ))
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .expect("texts");
-    let mut terms: Vec<String> = [
+    let seeds = [
         "\n", "\n\n", "\"", "\"\"", "e\"", "É", "ΣΑ", "İ", "\0", "a\u{1}", "1", "00", "sip", "sccp",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect();
-    for _ in 0..120 {
-        let chars: Vec<char> = texts[random.below(texts.len())].chars().collect();
-        let length = 1 + random.below(6);
-        if chars.len() >= length {
-            let start = random.below(chars.len() - length + 1);
-            terms.push(chars[start..start + length].iter().collect());
-        }
-        let length = 1 + random.below(3);
-        terms.push(text(random, length));
-    }
-    terms
+    ];
+    super::test_data::terms(&texts, &seeds, random, ALPHABET, 120)
 }
 
 fn agree(conn: &Connection, resource: &Resource, terms: &[String], what: &str) {
     let index = resource.search_index.as_ref().expect("an index");
-    let cache = ListCache::new();
-    for term in terms {
-        for extra in [
-            vec![],
-            vec![("direction", "desc"), ("offset", "3"), ("limit", "5")],
-        ] {
-            let mut params = vec![("search".to_string(), term.clone())];
-            params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-            let query = ListQuery::parse(&params, resource.list_spec()).expect("query");
-            let id = |row: &Row| row.get::<_, i64>(0);
-            let plain = fetch(conn, resource.list_spec(), &query, None, id).expect("plain");
-            let indexed = fetch_indexed(
-                conn,
-                &cache,
-                resource.list_spec(),
-                &query,
-                None,
-                Some(index),
-                id,
-            )
-            .expect("indexed");
-            assert_eq!(
-                plain, indexed,
-                "{} {what}: term {term:?} {extra:?}",
-                resource.name
-            );
-        }
-    }
+    let what = format!("{} {what}", resource.name);
+    super::test_data::index_agrees(
+        conn,
+        &ListCache::new(),
+        resource.list_spec(),
+        index,
+        terms,
+        &what,
+    );
 }
 
 const RESOURCES: [&Resource; 4] = [&VOICEMAILS, &LINES, &LINES_SIP, &EXTENSIONS];

@@ -1,7 +1,8 @@
 //! What the index-against-scan tests share: a small deterministic random
 //! source, and a database in a temporary folder removed when dropped.
 
-use rusqlite::Connection;
+use crate::db::list::{ListCache, ListQuery, ListSpec, SearchIndex, fetch, fetch_indexed};
+use rusqlite::{Connection, Row};
 
 /// xorshift: the same cases on every run, without a crate.
 pub struct Random(pub u64);
@@ -59,5 +60,55 @@ impl Drop for Database {
     fn drop(&mut self) {
         drop(self.conn.take());
         std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// Search terms: `seeds`, then `rounds` times a piece of one of `texts`
+/// (so most match something) and a short random string of `alphabet`.
+pub fn terms(
+    texts: &[String],
+    seeds: &[&str],
+    random: &mut Random,
+    alphabet: &[&str],
+    rounds: usize,
+) -> Vec<String> {
+    let mut terms: Vec<String> = seeds.iter().map(|t| t.to_string()).collect();
+    for _ in 0..rounds {
+        let chars: Vec<char> = texts[random.below(texts.len())].chars().collect();
+        let length = 1 + random.below(6);
+        if chars.len() >= length {
+            let start = random.below(chars.len() - length + 1);
+            terms.push(chars[start..start + length].iter().collect());
+        }
+        let length = 1 + random.below(3);
+        terms.push(text(random, alphabet, length));
+    }
+    terms
+}
+
+/// Every term, on a whole list and on a page going down, answers the same
+/// through `index` as through the plain scan of `spec`.
+pub fn index_agrees(
+    conn: &Connection,
+    cache: &ListCache,
+    spec: &ListSpec,
+    index: &SearchIndex,
+    terms: &[String],
+    what: &str,
+) {
+    for term in terms {
+        for extra in [
+            vec![],
+            vec![("direction", "desc"), ("offset", "3"), ("limit", "5")],
+        ] {
+            let mut params = vec![("search".to_string(), term.clone())];
+            params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            let query = ListQuery::parse(&params, spec).expect("query");
+            let id = |row: &Row| row.get::<_, i64>(0);
+            let plain = fetch(conn, spec, &query, None, id).expect("plain");
+            let indexed =
+                fetch_indexed(conn, cache, spec, &query, None, Some(index), id).expect("indexed");
+            assert_eq!(plain, indexed, "{what}: term {term:?} {extra:?}");
+        }
     }
 }

@@ -640,56 +640,20 @@ mod index_tests {
             .prepare(&format!("SELECT {SEARCH} FROM {}", LIST.from))
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("texts");
-        let mut terms: Vec<String> = vec![
-            "\n".into(),
-            "\n\n".into(),
-            "\"".into(),
-            "\"\"".into(),
-            "e\"".into(),
-            "É".into(),
-            "ΣΑ".into(),
-            "İ".into(),
-            "\0".into(),
-            "a\u{1}".into(),
-            "1".into(),
-            "00".into(),
+        let mut seeds = vec![
+            "\n", "\n\n", "\"", "\"\"", "e\"", "É", "ΣΑ", "İ", "\0", "a\u{1}", "1", "00",
         ];
         // the numbers of lines, as they are now
         let extens: Vec<String> = conn
             .prepare("SELECT exten FROM extensions")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("extens");
-        terms.extend(extens);
-        for _ in 0..150 {
-            let chars: Vec<char> = texts[random.below(texts.len())].chars().collect();
-            let length = 1 + random.below(6);
-            if chars.len() >= length {
-                let start = random.below(chars.len() - length + 1);
-                terms.push(chars[start..start + length].iter().collect());
-            }
-            let length = 1 + random.below(3);
-            terms.push(text(random, length));
-        }
-        terms
+        seeds.extend(extens.iter().map(String::as_str));
+        crate::resources::test_data::terms(&texts, &seeds, random, ALPHABET, 150)
     }
 
     fn agree(conn: &Connection, cache: &ListCache, terms: &[String], what: &str) {
-        for term in terms {
-            for extra in [
-                vec![],
-                vec![("direction", "desc"), ("offset", "3"), ("limit", "5")],
-            ] {
-                let mut params = vec![("search".to_string(), term.clone())];
-                params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-                let query = ListQuery::parse(&params, &LIST).expect("query");
-                let id = |row: &Row| row.get::<_, i64>(0);
-                let plain = fetch(conn, &LIST, &query, None, id).expect("plain");
-                let indexed =
-                    fetch_indexed(conn, cache, &LIST, &query, None, Some(&SEARCH_INDEX), id)
-                        .expect("indexed");
-                assert_eq!(plain, indexed, "{what}: term {term:?} {extra:?}");
-            }
-        }
+        crate::resources::test_data::index_agrees(conn, cache, &LIST, &SEARCH_INDEX, terms, what);
     }
 
     #[test]
