@@ -102,9 +102,14 @@ pub const SIP_OPTIONS: &[&str] = &[
 
 pub const SCCP_OPTIONS: &[&str] = &["cid_name", "cid_num", "allow", "disallow"];
 
+/// A SIP endpoint's username, also a field of `lines_sip`.
+pub const SIP_USERNAME: Field = Field::text("username", 40).not_null().check(check_username);
+/// Its secret, likewise.
+pub const SIP_SECRET: Field = Field::text("secret", 80).not_null().check(check_secret);
+
 pub const SIP_FIELDS: &[Field] = &[
-    Field::text("username", 40).not_null().check(check_username),
-    Field::text("secret", 80).not_null().check(check_secret),
+    SIP_USERNAME,
+    SIP_SECRET,
     Field::text("type", 8).not_null().one_of(SIP_TYPES),
     Field::text("host", 255).not_null(),
     Field::list("options", Item::Pair),
@@ -244,11 +249,10 @@ fn check_option_keys(values: &Values, allowed: &[&str], protocol: &str) -> ApiRe
     }
 }
 
-/// Option keys and field checks; on create a unique username and an
+/// Option keys (the fields were checked by their declarations); on create a unique username and an
 /// unguessable secret when they are not given.
 fn before_sip_write(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
     check_option_keys(values, SIP_OPTIONS, "SIP")?;
-    check_sip_values(values)?;
     if id.is_none() {
         if value_of(values, "username").is_none() {
             let username = unused_username(ctx)?;
@@ -256,28 +260,6 @@ fn before_sip_write(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResul
         }
         if value_of(values, "secret").is_none() {
             set_value(values, "secret", SqlValue::Text(random_text(16)));
-        }
-    }
-    Ok(())
-}
-
-/// The field checks, for values that came through another resource's
-/// declaration (`lines_sip` names the same fields without their checks).
-fn check_sip_values(values: &Values) -> ApiResult<()> {
-    for field in SIP_FIELDS {
-        if let Some(SqlValue::Text(text)) = value_of(values, field.name) {
-            if !field.one_of.is_empty() && !field.one_of.contains(&text.as_str()) {
-                return Err(ApiError::input(format!(
-                    "field '{}': must be one of {}",
-                    field.name,
-                    field.one_of.join(", ")
-                )));
-            }
-            if let Some(check) = field.check {
-                check(text).map_err(|message| {
-                    ApiError::input(format!("field '{}': {message}", field.name))
-                })?;
-            }
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! line's main user (`refresh`).
 
 use super::association::{Association, AssociationHooks, Reverse, Shape, Storage};
-use super::endpoints::{SCCP, SIP};
+use super::endpoints::{SCCP, SIP, SIP_SECRET, SIP_USERNAME};
 use super::fields::{CONTEXT, Field, Mode, Values};
 use super::resource::{Hooks, Op, Plain, Resource};
 use super::{ASSOCIATIONS, Ctx, set_value, value_of};
@@ -510,8 +510,8 @@ pub fn refresh(ctx: &Ctx, line_id: i64) -> ApiResult<()> {
 
 pub const SIP_LINE_FIELDS: &[Field] = &[
     Field::text("context", 39).required(),
-    Field::text("username", 40).not_null(),
-    Field::text("secret", 80).not_null(),
+    SIP_USERNAME,
+    SIP_SECRET,
     Field::text("callerid", 160).check(check_sip_callerid),
     Field::text("provisioning_extension", 6)
         .not_null()
