@@ -485,3 +485,185 @@ CREATE TRIGGER extensions_search_update AFTER UPDATE OF id, exten ON extensions 
         WHERE line_extensions.extension_id IN (old.id, new.id)
         AND user_lines.user_id NOT IN (SELECT id FROM user_search_dirty);
 END;
+
+-- step 7: groups, queues, agents and queue members, conferences, pagings, call filters and their members, the extensions of groups, queues and conferences
+
+-- Names as Wazo's later confd has them. In Asterisk a group is a queue too
+-- (both are sections of queues.conf): the server keeps the names of groups
+-- and queues apart (src/resources/groups.rs).
+CREATE TABLE groups (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                   TEXT NOT NULL UNIQUE,
+    caller_id_mode         TEXT CHECK (caller_id_mode IN ('prepend', 'overwrite', 'append')),
+    caller_id_name         TEXT,
+    timeout                INTEGER CHECK (timeout >= 0),
+    music_on_hold          TEXT,
+    preprocess_subroutine  TEXT,
+    ring_strategy          TEXT NOT NULL DEFAULT 'all' CHECK (ring_strategy IN ('all', 'random',
+                               'least_recent', 'linear', 'fewest_calls',
+                               'memorized_round_robin', 'weight_random')),
+    user_timeout           INTEGER DEFAULT 15 CHECK (user_timeout >= 0),
+    retry_delay            INTEGER DEFAULT 5 CHECK (retry_delay >= 0),
+    ring_in_use            INTEGER NOT NULL DEFAULT 1 CHECK (ring_in_use IN (0, 1)),
+    enabled                INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+CREATE INDEX groups_name ON groups (name COLLATE NOCASE);
+
+CREATE TABLE queues (
+    id                            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                          TEXT NOT NULL UNIQUE,
+    label                         TEXT,
+    data_quality                  INTEGER NOT NULL DEFAULT 0 CHECK (data_quality IN (0, 1)),
+    dtmf_hangup_callee_enabled    INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_hangup_callee_enabled IN (0, 1)),
+    dtmf_hangup_caller_enabled    INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_hangup_caller_enabled IN (0, 1)),
+    dtmf_transfer_callee_enabled  INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_transfer_callee_enabled IN (0, 1)),
+    dtmf_transfer_caller_enabled  INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_transfer_caller_enabled IN (0, 1)),
+    dtmf_record_callee_enabled    INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_record_callee_enabled IN (0, 1)),
+    dtmf_record_caller_enabled    INTEGER NOT NULL DEFAULT 0 CHECK (dtmf_record_caller_enabled IN (0, 1)),
+    retry_on_timeout              INTEGER NOT NULL DEFAULT 1 CHECK (retry_on_timeout IN (0, 1)),
+    ring_on_hold                  INTEGER NOT NULL DEFAULT 0 CHECK (ring_on_hold IN (0, 1)),
+    timeout                       INTEGER DEFAULT 0 CHECK (timeout >= 0),
+    announce_hold_time_on_entry   INTEGER NOT NULL DEFAULT 0 CHECK (announce_hold_time_on_entry IN (0, 1)),
+    ignore_forward                INTEGER NOT NULL DEFAULT 0 CHECK (ignore_forward IN (0, 1)),
+    preprocess_subroutine         TEXT,
+    music_on_hold                 TEXT,
+    caller_id_mode                TEXT CHECK (caller_id_mode IN ('prepend', 'overwrite', 'append')),
+    caller_id_name                TEXT,
+    enabled                       INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    options                       TEXT NOT NULL DEFAULT '[]'  -- JSON list of [key, value]
+);
+CREATE INDEX queues_name ON queues (name COLLATE NOCASE);
+CREATE INDEX queues_label ON queues (label COLLATE NOCASE);
+
+CREATE TABLE agents (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    number                 TEXT NOT NULL UNIQUE,
+    firstname              TEXT,
+    lastname               TEXT,
+    password               TEXT,
+    language               TEXT,
+    preprocess_subroutine  TEXT,
+    description            TEXT
+);
+CREATE INDEX agents_firstname ON agents (firstname COLLATE NOCASE);
+CREATE INDEX agents_lastname ON agents (lastname COLLATE NOCASE);
+
+-- An agent is in a queue once at most. Deleting the queue or the agent
+-- ends its memberships, as Wazo did.
+CREATE TABLE queue_members (
+    queue_id  INTEGER NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
+    agent_id  INTEGER NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    penalty   INTEGER NOT NULL DEFAULT 0 CHECK (penalty >= 0),
+    UNIQUE (queue_id, agent_id)
+);
+CREATE INDEX queue_members_agent ON queue_members (agent_id);
+
+CREATE TABLE conferences (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                   TEXT,
+    preprocess_subroutine  TEXT,
+    max_users              INTEGER NOT NULL DEFAULT 50 CHECK (max_users >= 0),
+    record                 INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1)),
+    pin                    TEXT,
+    admin_pin              TEXT,
+    quiet_join_leave       INTEGER NOT NULL DEFAULT 0 CHECK (quiet_join_leave IN (0, 1)),
+    announce_join_leave    INTEGER NOT NULL DEFAULT 0 CHECK (announce_join_leave IN (0, 1)),
+    announce_user_count    INTEGER NOT NULL DEFAULT 0 CHECK (announce_user_count IN (0, 1)),
+    announce_only_user     INTEGER NOT NULL DEFAULT 1 CHECK (announce_only_user IN (0, 1)),
+    music_on_hold          TEXT
+);
+CREATE INDEX conferences_name ON conferences (name COLLATE NOCASE);
+
+CREATE TABLE pagings (
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    number               TEXT NOT NULL UNIQUE,
+    name                 TEXT,
+    announce_caller      INTEGER NOT NULL DEFAULT 1 CHECK (announce_caller IN (0, 1)),
+    announce_sound       TEXT,
+    caller_notification  INTEGER NOT NULL DEFAULT 1 CHECK (caller_notification IN (0, 1)),
+    duplex               INTEGER NOT NULL DEFAULT 0 CHECK (duplex IN (0, 1)),
+    ignore_forward       INTEGER NOT NULL DEFAULT 0 CHECK (ignore_forward IN (0, 1)),
+    record               INTEGER NOT NULL DEFAULT 0 CHECK (record IN (0, 1)),
+    enabled              INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+CREATE INDEX pagings_name ON pagings (name COLLATE NOCASE);
+
+-- Boss / secretary filters: the bosses are the filter's recipients, the
+-- secretaries its surrogates.
+CREATE TABLE callfilters (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                TEXT NOT NULL UNIQUE,
+    strategy            TEXT NOT NULL CHECK (strategy IN ('all-recipients-then-linear-surrogates',
+                            'all-recipients-then-all-surrogates', 'all-surrogates-then-all-recipients',
+                            'linear-surrogates-then-all-recipients', 'all')),
+    source              TEXT NOT NULL CHECK (source IN ('internal', 'external', 'all')),
+    caller_id_mode      TEXT CHECK (caller_id_mode IN ('prepend', 'overwrite', 'append')),
+    caller_id_name      TEXT,
+    surrogates_timeout  INTEGER CHECK (surrogates_timeout >= 0),
+    description         TEXT,
+    enabled             INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+CREATE INDEX callfilters_name ON callfilters (name COLLATE NOCASE);
+
+-- A user is in a filter once (as boss or as secretary). A member's id stays
+-- while the user stays in the filter (function keys name it); deleting the
+-- filter or the user ends the membership.
+CREATE TABLE callfilter_members (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    callfilter_id  INTEGER NOT NULL REFERENCES callfilters (id) ON DELETE CASCADE,
+    user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role           TEXT NOT NULL CHECK (role IN ('boss', 'secretary')),
+    -- how long a boss rings (seconds); null: as long as the filter lets it
+    timeout        INTEGER CHECK (timeout >= 0),
+    -- order of the secretaries (a linear strategy rings them in it)
+    position       INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (callfilter_id, user_id)
+);
+CREATE INDEX callfilter_members_user ON callfilter_members (user_id);
+
+-- The number of a group, a queue or a conference: one extension each, and
+-- an extension serves one thing only (a line, a group, a queue or a
+-- conference; the triggers below hold it for any writer). Deleting the
+-- object frees its extension; an extension still linked cannot be deleted.
+CREATE TABLE group_extensions (
+    group_id      INTEGER NOT NULL UNIQUE REFERENCES groups (id) ON DELETE CASCADE,
+    extension_id  INTEGER PRIMARY KEY REFERENCES extensions (id)
+);
+CREATE TABLE queue_extensions (
+    queue_id      INTEGER NOT NULL UNIQUE REFERENCES queues (id) ON DELETE CASCADE,
+    extension_id  INTEGER PRIMARY KEY REFERENCES extensions (id)
+);
+CREATE TABLE conference_extensions (
+    conference_id  INTEGER NOT NULL UNIQUE REFERENCES conferences (id) ON DELETE CASCADE,
+    extension_id   INTEGER PRIMARY KEY REFERENCES extensions (id)
+);
+-- every extension serving something, whatever it serves
+CREATE VIEW extension_users (extension_id, kind, owner_id) AS
+    SELECT extension_id, 'line', line_id FROM line_extensions
+    UNION ALL SELECT extension_id, 'group', group_id FROM group_extensions
+    UNION ALL SELECT extension_id, 'queue', queue_id FROM queue_extensions
+    UNION ALL SELECT extension_id, 'conference', conference_id FROM conference_extensions;
+CREATE TRIGGER line_extensions_one_use BEFORE INSERT ON line_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'line')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER line_extensions_one_use_update BEFORE UPDATE OF extension_id ON line_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'line')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER group_extensions_one_use BEFORE INSERT ON group_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'group')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER group_extensions_one_use_update BEFORE UPDATE OF extension_id ON group_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'group')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER queue_extensions_one_use BEFORE INSERT ON queue_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'queue')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER queue_extensions_one_use_update BEFORE UPDATE OF extension_id ON queue_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'queue')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER conference_extensions_one_use BEFORE INSERT ON conference_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'conference')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+CREATE TRIGGER conference_extensions_one_use_update BEFORE UPDATE OF extension_id ON conference_extensions
+WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'conference')
+BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
