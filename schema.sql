@@ -667,3 +667,144 @@ BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
 CREATE TRIGGER conference_extensions_one_use_update BEFORE UPDATE OF extension_id ON conference_extensions
 WHEN EXISTS (SELECT 1 FROM extension_users WHERE extension_id = new.extension_id AND kind <> 'conference')
 BEGIN SELECT RAISE(ABORT, 'the extension serves something else'); END;
+
+-- step 8: function keys, their templates, and the stock features they dial
+
+-- The stock extension features of XiVO 15.20 (its "extenfeatures"): the
+-- services, forwards and agent actions a function key can point to, with
+-- the pattern dialled. `enabled` is 0 where XiVO installs them commented.
+CREATE TABLE feature_extensions (
+    id       INTEGER PRIMARY KEY,
+    feature  TEXT NOT NULL UNIQUE,
+    exten    TEXT NOT NULL,
+    enabled  INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+INSERT INTO feature_extensions (feature, exten, enabled) VALUES
+    ('agentstaticlogin', '_*31.', 1),
+    ('agentstaticlogoff', '_*32.', 1),
+    ('agentstaticlogtoggle', '_*30.', 1),
+    ('bsfilter', '_*37.', 1),
+    ('callgroup', '_*664.', 1),
+    ('calllistening', '*34', 0),
+    ('callmeetme', '_*667.', 1),
+    ('callqueue', '_*665.', 1),
+    ('callrecord', '*26', 0),
+    ('calluser', '_*666.', 1),
+    ('directoryaccess', '*36', 1),
+    ('enablednd', '*25', 1),
+    ('enablevm', '*90', 1),
+    ('enablevmslt', '_*90.', 1),
+    ('fwdbusy', '_*23.', 1),
+    ('fwdrna', '_*22.', 1),
+    ('fwdunc', '_*21.', 1),
+    ('fwdundoall', '*20', 1),
+    ('autoprov', '*48378', 1),
+    ('incallfilter', '*27', 1),
+    ('phonestatus', '*10', 1),
+    ('phoneprogfunckey', '_*735.', 1),
+    ('pickup', '_*8.', 1),
+    ('recsnd', '*9', 1),
+    ('vmboxmsgslt', '_*99.', 1),
+    ('vmboxpurgeslt', '_*93.', 0),
+    ('vmboxslt', '_*97.', 1),
+    ('vmusermsg', '*98', 1),
+    ('vmuserpurge', '*92', 0),
+    ('vmuserpurgeslt', '_*92.', 0),
+    ('vmuserslt', '_*96.', 1),
+    ('paging', '_*11.', 1),
+    ('cctoggle', '*40', 1);
+
+-- features.conf as XiVO 15.20 installs it: parking (the lot's extension
+-- and its positions), transfers and the other call features.
+CREATE TABLE features (
+    id       INTEGER PRIMARY KEY,
+    section  TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    TEXT,
+    enabled  INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    UNIQUE (section, name)
+);
+INSERT INTO features (section, name, value, enabled) VALUES
+    ('general', 'parkext', '700', 1),
+    ('general', 'parkpos', '701-750', 1),
+    ('general', 'context', 'parkedcalls', 1),
+    ('general', 'parkinghints', 'no', 1),
+    ('general', 'parkingtime', '45', 1),
+    ('general', 'comebacktoorigin', 'yes', 1),
+    ('general', 'courtesytone', NULL, 0),
+    ('general', 'parkedplay', 'caller', 1),
+    ('general', 'parkedcalltransfers', 'no', 1),
+    ('general', 'parkedcallreparking', 'no', 1),
+    ('general', 'parkedcallhangup', 'no', 1),
+    ('general', 'parkedcallrecording', 'no', 1),
+    ('general', 'parkeddynamic', 'no', 1),
+    ('general', 'findslot', 'next', 1),
+    ('general', 'parkedmusicclass', 'default', 1),
+    ('general', 'transferdigittimeout', '5', 1),
+    ('general', 'xfersound', NULL, 0),
+    ('general', 'xferfailsound', NULL, 0),
+    ('general', 'pickupexten', '*8', 1),
+    ('general', 'featuredigittimeout', '1500', 1),
+    ('general', 'atxfernoanswertimeout', '15', 1),
+    ('general', 'atxferdropcall', 'no', 1),
+    ('general', 'atxferloopdelay', '10', 1),
+    ('general', 'atxfercallbackretries', '2', 1),
+    ('featuremap', 'blindxfer', '*1', 1),
+    ('featuremap', 'disconnect', '*0', 1),
+    ('featuremap', 'automixmon', '*3', 1),
+    ('featuremap', 'atxfer', '*2', 1);
+
+-- A template is a named set of keys. Every user has a private one
+-- (private_user_id, made with the user and gone with it); a public one
+-- (private_user_id NULL) may serve many users (users.func_key_template_id),
+-- who then see its keys under their own.
+CREATE TABLE func_key_templates (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    name             TEXT,
+    private_user_id  INTEGER UNIQUE REFERENCES users (id) ON DELETE CASCADE
+);
+CREATE INDEX func_key_templates_name ON func_key_templates (name COLLATE NOCASE, id)
+    WHERE private_user_id IS NULL;
+ALTER TABLE users ADD COLUMN func_key_template_id INTEGER
+    REFERENCES func_key_templates (id) ON DELETE SET NULL;
+CREATE INDEX users_func_key_template ON users (func_key_template_id)
+    WHERE func_key_template_id IS NOT NULL;
+INSERT INTO func_key_templates (private_user_id) SELECT id FROM users;
+CREATE TRIGGER users_private_template AFTER INSERT ON users BEGIN
+    INSERT INTO func_key_templates (private_user_id) VALUES (new.id);
+END;
+
+-- One key: a template's position, its label and BLF flag, and where it
+-- leads (`type` and the columns that type uses). A key whose object goes
+-- (a user, a group, an agent...) goes with it.
+CREATE TABLE func_keys (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    template_id       INTEGER NOT NULL REFERENCES func_key_templates (id) ON DELETE CASCADE,
+    position          INTEGER NOT NULL CHECK (position > 0),
+    label             TEXT,
+    blf               INTEGER NOT NULL DEFAULT 1 CHECK (blf IN (0, 1)),
+    type              TEXT NOT NULL CHECK (type IN ('user', 'group', 'queue', 'conference',
+                          'custom', 'service', 'forward', 'transfer', 'agent', 'park_position',
+                          'parking', 'onlinerec', 'paging', 'bsfilter')),
+    user_id           INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    group_id          INTEGER REFERENCES groups (id) ON DELETE CASCADE,
+    queue_id          INTEGER REFERENCES queues (id) ON DELETE CASCADE,
+    conference_id     INTEGER REFERENCES conferences (id) ON DELETE CASCADE,
+    paging_id         INTEGER REFERENCES pagings (id) ON DELETE CASCADE,
+    agent_id          INTEGER REFERENCES agents (id) ON DELETE CASCADE,
+    filter_member_id  INTEGER REFERENCES callfilter_members (id) ON DELETE CASCADE,
+    -- the service, forward kind, transfer kind or agent action
+    feature           TEXT,
+    -- a custom key's number, a forward's destination
+    exten             TEXT,
+    park_position     INTEGER,
+    UNIQUE (template_id, position)
+);
+CREATE INDEX func_keys_user ON func_keys (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX func_keys_group ON func_keys (group_id) WHERE group_id IS NOT NULL;
+CREATE INDEX func_keys_queue ON func_keys (queue_id) WHERE queue_id IS NOT NULL;
+CREATE INDEX func_keys_conference ON func_keys (conference_id) WHERE conference_id IS NOT NULL;
+CREATE INDEX func_keys_paging ON func_keys (paging_id) WHERE paging_id IS NOT NULL;
+CREATE INDEX func_keys_agent ON func_keys (agent_id) WHERE agent_id IS NOT NULL;
+CREATE INDEX func_keys_filter_member ON func_keys (filter_member_id)
+    WHERE filter_member_id IS NOT NULL;

@@ -11,7 +11,7 @@ use crate::http::Method::{self, Delete, Get, Head, Post, Put};
 use crate::openapi;
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
-use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, infos};
+use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, funckeys, infos};
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
 
@@ -136,6 +136,39 @@ fn special_routes() -> Vec<Route> {
             Delete,
             "/1.1/lines/{line}/extension",
             &extensions::legacy_dissociate,
+        ),
+        // a template's and a user's keys, by position (src/resources/funckeys.rs)
+        Route::confd(Get, "/1.1/funckeys/destinations", &funckeys::destinations),
+        Route::confd(
+            Get,
+            "/1.1/funckeys/templates/{template}/{position}",
+            &funckeys::get_template_key,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/funckeys/templates/{template}/{position}",
+            &funckeys::put_template_key,
+        ),
+        Route::confd(
+            Delete,
+            "/1.1/funckeys/templates/{template}/{position}",
+            &funckeys::delete_template_key,
+        ),
+        Route::confd(Get, "/1.1/users/{user}/funckeys", &funckeys::get_user_keys),
+        Route::confd(
+            Get,
+            "/1.1/users/{user}/funckeys/{position}",
+            &funckeys::get_user_key,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/users/{user}/funckeys/{position}",
+            &funckeys::put_user_key,
+        ),
+        Route::confd(
+            Delete,
+            "/1.1/users/{user}/funckeys/{position}",
+            &funckeys::delete_user_key,
         ),
         Route::auth(Post, "/0.1/token", token_api::create),
         Route::auth(Get, "/0.1/token/{token}", token_api::check),

@@ -136,31 +136,54 @@ pub fn find<'p>(
     method: Method,
     path: &'p str,
 ) -> ApiResult<(&'static Route, Params<'p>)> {
-    let mut allowed: Vec<&'static str> = Vec::new();
+    // The most specific pattern matching the path wins: at the first segment
+    // where two differ, a literal beats a parameter (`/users/import` before
+    // `/users/{user}`), whatever their order in the table.
+    let mut best: Option<(&'static str, Params<'p>)> = None;
     for route in routes.iter().filter(|r| r.service == service) {
         let Some(params) = match_path(route.path, path) else {
             continue;
         };
-        // HEAD is answered as GET where no HEAD route is declared
-        let method_matches = route.method == method
-            || (method == Method::Head
-                && route.method == Method::Get
-                && !routes
-                    .iter()
-                    .any(|r| r.method == Method::Head && r.path == route.path));
-        if method_matches {
-            return Ok((route, params));
+        if best
+            .as_ref()
+            .is_none_or(|(pattern, _)| more_specific(route.path, pattern))
+        {
+            best = Some((route.path, params));
         }
-        allowed.push(route.method.as_str());
     }
-    if allowed.is_empty() {
-        Err(ApiError::NoRoute)
-    } else {
-        if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
-            allowed.push("HEAD");
+    let Some((pattern, params)) = best else {
+        return Err(ApiError::NoRoute);
+    };
+    let same_path = || routes.iter().filter(move |r| r.service == service && r.path == pattern);
+    // HEAD is answered as GET where no HEAD route is declared
+    let found = same_path()
+        .find(|r| r.method == method)
+        .or_else(|| match method {
+            Method::Head => same_path().find(|r| r.method == Method::Get),
+            _ => None,
+        });
+    if let Some(route) = found {
+        return Ok((route, params));
+    }
+    let mut allowed: Vec<&'static str> = same_path().map(|r| r.method.as_str()).collect();
+    if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+        allowed.push("HEAD");
+    }
+    Err(ApiError::MethodNotAllowed(allowed))
+}
+
+/// Whether `pattern` has a literal where `other` has its first parameter
+/// that `pattern` does not share (both matching the same path).
+fn more_specific(pattern: &str, other: &str) -> bool {
+    let is_param = |segment: &str| segment.starts_with('{');
+    for (mine, theirs) in pattern.split('/').zip(other.split('/')) {
+        match (is_param(mine), is_param(theirs)) {
+            (false, true) => return true,
+            (true, false) => return false,
+            _ => {}
         }
-        Err(ApiError::MethodNotAllowed(allowed))
     }
+    false
 }
 
 fn match_path<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
@@ -222,6 +245,38 @@ mod tests {
             }
             _ => panic!("expected 405"),
         }
+    }
+
+    /// A literal segment wins over a parameter, whichever route comes
+    /// first in the table.
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        let routes: &'static [Route] = Box::leak(Box::new([
+            Route::confd(Method::Get, "/1.1/things/{thing}", &|_| {
+                Ok(crate::http::ApiResponse::no_content())
+            }),
+            Route::confd(Method::Put, "/1.1/things/{thing}", &|_| {
+                Ok(crate::http::ApiResponse::no_content())
+            }),
+            Route::confd(Method::Post, "/1.1/things/import", &|_| {
+                Ok(crate::http::ApiResponse::no_content())
+            }),
+        ]));
+        let (route, params) =
+            find(routes, Service::Confd, Method::Post, "/1.1/things/import").expect("found");
+        assert_eq!(route.path, "/1.1/things/import");
+        assert!(params.is_empty());
+        // the literal's own methods only: no PUT or GET of a thing called "import"
+        match find(routes, Service::Confd, Method::Get, "/1.1/things/import") {
+            Err(ApiError::MethodNotAllowed(allowed)) => assert_eq!(allowed, vec!["POST"]),
+            _ => panic!("expected 405"),
+        }
+        let (route, _) =
+            find(routes, Service::Confd, Method::Put, "/1.1/things/7").expect("found");
+        assert_eq!(route.path, "/1.1/things/{thing}");
+        assert!(more_specific("/a/{b}/c", "/a/{b}/{d}"));
+        assert!(!more_specific("/a/{b}/{d}", "/a/{b}/c"));
+        assert!(!more_specific("/a/{b}", "/a/{c}"));
     }
 
     #[test]

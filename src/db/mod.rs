@@ -83,6 +83,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How many steps `schema.sql` has: the `user_version` of a current database.
+pub fn schema_steps() -> usize {
+    steps().len()
+}
+
 /// The per-connection setup (pragmas, `casefold`), for tests that build
 /// an older schema by hand.
 #[cfg(test)]

@@ -16,12 +16,13 @@ use super::{
 };
 use crate::auth::api::BACKENDS;
 use crate::http::Method::{Delete, Get, Head, Post, Put};
-use crate::resources::{contexts, endpoints, extensions, lines, users};
+use crate::resources::{contexts, endpoints, extensions, funckeys, lines, users};
 use serde_json::json;
 
 pub const USER: Model = Model {
     resource: &users::USERS,
     tag: "users",
+    properties: &[],
     notes: &[
         note("firstname", "First name."),
         note("lastname", "Last name. An empty string is stored as null."),
@@ -89,6 +90,7 @@ pub const USER: Model = Model {
 pub const CONTEXT: Model = Model {
     resource: &contexts::CONTEXTS,
     tag: "contexts",
+    properties: &[],
     notes: &[
         note(
             "name",
@@ -106,6 +108,7 @@ pub const CONTEXT: Model = Model {
 pub const LINE: Model = Model {
     resource: &lines::LINES,
     tag: "lines",
+    properties: &[],
     notes: &[
         note(
             "context",
@@ -130,6 +133,7 @@ pub const LINE: Model = Model {
 pub const SIP_LINE: Model = Model {
     resource: &lines::LINES_SIP,
     tag: "lines",
+    properties: &[],
     notes: &[
         note(
             "username",
@@ -146,6 +150,7 @@ pub const SIP_LINE: Model = Model {
 pub const SIP_ENDPOINT: Model = Model {
     resource: &endpoints::SIP,
     tag: "endpoints",
+    properties: &[],
     notes: &[
         note("username", "Unique; made up (8 characters) when left out."),
         note("secret", "Made up (16 random characters) when left out."),
@@ -161,6 +166,7 @@ pub const SIP_ENDPOINT: Model = Model {
 pub const SCCP_ENDPOINT: Model = Model {
     resource: &endpoints::SCCP,
     tag: "endpoints",
+    properties: &[],
     notes: &[note(
         "options",
         "`[key, value]` pairs among `cid_name`, `cid_num`, `allow`, `disallow`; \
@@ -171,6 +177,7 @@ pub const SCCP_ENDPOINT: Model = Model {
 pub const EXTENSION: Model = Model {
     resource: &extensions::EXTENSIONS,
     tag: "extensions",
+    properties: &[],
     notes: &[
         note(
             "exten",
@@ -208,12 +215,36 @@ const TOKEN_SCOPE: Param = Param::text(
 );
 
 /// Path parameters no resource declares (a resource's comes with it).
-pub static PATH_PARAMS: &[Param] = &[Param::text("token", "The token.")];
+pub static PATH_PARAMS: &[Param] = &[
+    Param::text("token", "The token."),
+    Param::text("position", "A key's position on the phone: 1, 2, 3..."),
+];
 
 /// The models written here, with their notes; a resource not named here
 /// gets its words from its field docs.
+/// A function key template: its keys are a map, not columns.
+pub const FUNC_KEY_TEMPLATE: Model = Model {
+    resource: &funckeys::TEMPLATES,
+    tag: "funckeys",
+    properties: &[("keys", |_| {
+        json!({
+            "type": "object",
+            "description": "The keys by position (`\"1\"`, `\"2\"`, ...). On create, \
+                each key's `destination` is checked against what exists; two positions \
+                may not lead to the same destination.",
+            "additionalProperties": {"$ref": "#/definitions/FuncKey"},
+        })
+    })],
+    notes: &[note(
+        "name",
+        "What the template is for. Private templates (one per user) have none and \
+         are not listed.",
+    )],
+};
+
 pub static MODELS: &[&Model] = &[
     &USER,
+    &FUNC_KEY_TEMPLATE,
     &CONTEXT,
     &LINE,
     &SIP_LINE,
@@ -223,6 +254,76 @@ pub static MODELS: &[&Model] = &[
 ];
 
 pub static DOCS: &[Doc] = &[
+    Doc::new(
+        Get,
+        "/1.1/funckeys/destinations",
+        "funckeys",
+        "What a template's key may lead to",
+    )
+    .explain(
+        "Each destination type with its parameters and, where they are fixed, the values \
+         this box offers (its stock features). Agent and call filter keys are a user's \
+         own (`PUT /users/{user}/funckeys/{position}`) and are not listed.",
+    )
+    .replies(Reply::Shape(200, "FuncKeyDestinations")),
+    create(&FUNC_KEY_TEMPLATE, "/1.1/funckeys/templates", "Create a template of keys"),
+    Doc::new(
+        Get,
+        "/1.1/funckeys/templates/{template}/{position}",
+        "funckeys",
+        "One key of a template",
+    )
+    .replies(Reply::Shape(200, "FuncKey")),
+    Doc::new(
+        Put,
+        "/1.1/funckeys/templates/{template}/{position}",
+        "funckeys",
+        "Set a key of a template",
+    )
+    .body(Schema::Named("FuncKey"))
+    .replies(Reply::NoContent),
+    Doc::new(
+        Delete,
+        "/1.1/funckeys/templates/{template}/{position}",
+        "funckeys",
+        "Free a position of a template",
+    )
+    .explain("Answers 204 whether or not the position had a key.")
+    .replies(Reply::NoContent),
+    Doc::new(Get, "/1.1/users/{user}/funckeys", "funckeys", "The user's keys")
+        .explain(
+            "The keys of the user's public template, overridden position by position by \
+             the user's own (`inherited` tells which is which). Without a public template, \
+             this is the user's private template.",
+        )
+        .replies(Reply::One(&FUNC_KEY_TEMPLATE)),
+    Doc::new(
+        Get,
+        "/1.1/users/{user}/funckeys/{position}",
+        "funckeys",
+        "One of the user's keys",
+    )
+    .replies(Reply::Shape(200, "FuncKey")),
+    Doc::new(
+        Put,
+        "/1.1/users/{user}/funckeys/{position}",
+        "funckeys",
+        "Set one of the user's own keys",
+    )
+    .explain(
+        "Written in the user's private template; it wins over a public template's key at \
+         the same position. Agent and call filter keys are allowed here (a call filter key \
+         needs the user to be in a call filter).",
+    )
+    .body(Schema::Named("FuncKey"))
+    .replies(Reply::NoContent),
+    Doc::new(
+        Delete,
+        "/1.1/users/{user}/funckeys/{position}",
+        "funckeys",
+        "Remove one of the user's own keys",
+    )
+    .replies(Reply::NoContent),
     Doc::new(Get, "/1.1/infos", "infos", "The instance's identity")
         .replies(Reply::Shape(200, "Info")),
     list(&USER, "/1.1/users", "List users").query(&[USER_VIEW, USER_LEGACY_SEARCH]),
@@ -605,6 +706,74 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
                 "endpoint": {"type": "string", "enum": ["sip", "sccp"]},
                 "endpoint_id": {"type": "integer"},
                 "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+            },
+        })
+    }),
+    ("FuncKey", |_| {
+        json!({
+            "type": "object",
+            "required": ["destination"],
+            "properties": {
+                "id": {"type": "integer", "readOnly": true},
+                "label": {"type": "string", "maxLength": 128, "x-nullable": true,
+                          "description": "Shown beside the key."},
+                "blf": {"type": "boolean", "default": true,
+                        "description": "Whether the key shows the state of what it leads to; \
+                            kept on only for users, conferences, custom numbers, forwards, \
+                            agents, park positions, call filters and the services callrecord, \
+                            incallfilter, enablednd and enablevm."},
+                "inherited": {"type": "boolean", "readOnly": true,
+                              "description": "Whether the key comes from a public template."},
+                "destination": {"$ref": "#/definitions/FuncKeyDestination"},
+            },
+        })
+    }),
+    ("FuncKeyDestination", |_| {
+        json!({
+            "type": "object",
+            "required": ["type"],
+            "description": "Where the key leads: `type` and that type's parameters \
+                (see `GET /funckeys/destinations`).",
+            "properties": {
+                "type": {"type": "string", "enum": ["user", "group", "queue", "conference",
+                    "paging", "service", "custom", "forward", "transfer", "park_position",
+                    "parking", "onlinerec", "agent", "bsfilter"]},
+                "user_id": {"type": "integer"},
+                "group_id": {"type": "integer"},
+                "queue_id": {"type": "integer"},
+                "conference_id": {"type": "integer"},
+                "paging_id": {"type": "integer"},
+                "agent_id": {"type": "integer"},
+                "filter_member_id": {"type": "integer",
+                                     "description": "A call filter member's id."},
+                "service": {"type": "string"},
+                "forward": {"type": "string", "enum": ["noanswer", "busy", "unconditional"]},
+                "transfer": {"type": "string", "enum": ["blind", "attended"]},
+                "action": {"type": "string", "enum": ["login", "logout", "toggle"]},
+                "exten": {"type": "string", "pattern": "^[A-Z0-9+*]+$"},
+                "position": {"type": "integer", "description": "A park position, within the \
+                    parking lot's range (701-750 on a new box)."},
+                "href": {"type": "string", "format": "uri", "readOnly": true,
+                         "x-nullable": true},
+            },
+        })
+    }),
+    ("FuncKeyDestinations", |_| {
+        json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "parameters": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "values": {"type": "array", "items": {"type": "string"}},
+                            "collection": {"type": "string", "format": "uri"},
+                        },
+                    }},
+                },
             },
         })
     }),

@@ -40,6 +40,9 @@ pub struct Model {
     pub tag: &'static str,
     /// What the declarations cannot say: descriptions, allowed values.
     pub notes: &'static [Note],
+    /// Properties that are no column of its table (a template's `keys`),
+    /// each with its schema.
+    pub properties: &'static [(&'static str, ShapeFn)],
 }
 
 pub struct Note {
@@ -258,6 +261,7 @@ pub fn model_of(resource: &'static Resource) -> &'static Model {
                 resource,
                 tag: resource.tag,
                 notes: &[],
+                properties: &[],
             })
             .collect()
     });
@@ -812,7 +816,7 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
     }
     for model in models() {
         if model.resource.name == name {
-            return model_definition(model, conn).map(Some);
+            return model_definition(model, conn, config).map(Some);
         }
         if items_name(model) == name {
             return Ok(Some(json!({
@@ -880,7 +884,7 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
     None
 }
 
-fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
+fn model_definition(model: &Model, conn: &Connection, config: &Config) -> ApiResult<Value> {
     let defaults = column_defaults(conn, model.resource.table)?;
     let mut properties = Map::new();
     for name in model.resource.read_only {
@@ -893,6 +897,9 @@ fn model_definition(model: &Model, conn: &Connection) -> ApiResult<Value> {
             .find(|(column, _)| column == field.name)
             .and_then(|(_, sql)| default_value(field.kind, sql));
         properties.insert(field.name.to_string(), field_schema(field, note, default));
+    }
+    for (name, schema) in model.properties {
+        properties.insert(name.to_string(), schema(config));
     }
     let required: Vec<&str> = model
         .resource

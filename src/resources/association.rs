@@ -56,6 +56,16 @@ pub enum Reverse {
     One(&'static str),
 }
 
+/// What unlinking a pair that is not linked answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlinked {
+    /// 400 `Line is not associated with Endpoint (...)`
+    NotAssociated,
+    /// 404 `<Target> was not found ('<target_key>': t)`: the owner has no
+    /// such target (a user's function key template)
+    TargetNotFound,
+}
+
 /// A rule on a pair: (owner id, target id).
 pub type PairHook = fn(&Ctx, i64, i64) -> ApiResult<()>;
 
@@ -120,6 +130,14 @@ pub struct Association {
     pub target_word: &'static str,
     /// Keys of fixed value shown in each pair (`"endpoint": "sip"`).
     pub constants: &'static [(&'static str, &'static str)],
+    /// The owner's GET answers `{"total", "items"}` even though an owner
+    /// has one target at most.
+    pub read_as_list: bool,
+    /// Linking replaces the owner's current target instead of being
+    /// refused; linking the same pair again changes nothing.
+    pub replaces: bool,
+    /// What unlinking a pair that is not linked answers (`Shape::Linked`).
+    pub unlinked: Unlinked,
 }
 
 /// The routes an association answers.
@@ -164,6 +182,9 @@ impl Association {
         owner_word: "",
         target_word: "",
         constants: &[],
+        read_as_list: false,
+        replaces: false,
+        unlinked: Unlinked::NotAssociated,
     };
 
     pub fn serve(&'static self, op: AssociationOp, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
@@ -270,6 +291,7 @@ impl Association {
         let owner = self.owner.resolve_param(ctx)?;
         let mut pairs = self.pairs(ctx, Side::Owner, owner)?;
         match self.shape {
+            _ if self.read_as_list => Ok(self.list_json(ctx, pairs)),
             Shape::Multiple => Ok(self.list_json(ctx, pairs)),
             Shape::Single | Shape::Linked if pairs.is_empty() => Err(ApiError::not_found_by(
                 self.name,
@@ -343,7 +365,14 @@ impl Association {
         if let Some(check) = self.hooks.check {
             check(ctx, owner, target)?;
         }
-        if self.single_owner()
+        if self.replaces {
+            if self.pair_exists(ctx, owner, target)? {
+                return Ok(());
+            }
+            if let Some(current) = self.pairs(ctx, Side::Owner, owner)?.first() {
+                self.unlink(ctx, owner, current.target)?;
+            }
+        } else if self.single_owner()
             && let Some(current) = self.pairs(ctx, Side::Owner, owner)?.first()
         {
             return Err(self.associated(Side::Owner, owner, current.target));
@@ -407,6 +436,9 @@ impl Association {
                 (self.target_key, Value::from(target)),
             ];
             return Err(match self.shape {
+                Shape::Linked if self.unlinked == Unlinked::TargetNotFound => {
+                    ApiError::not_found_by(self.target.name, &[keys[1].clone()])
+                }
                 Shape::Linked => ApiError::resource(format!(
                     "{} is not associated with {} {}",
                     self.word(Side::Owner),
@@ -419,6 +451,15 @@ impl Association {
         if let Some(check) = self.hooks.check_dissociate {
             check(ctx, owner, target)?;
         }
+        self.unlink(ctx, owner, target)?;
+        if let Some(after) = self.hooks.after {
+            after(ctx, owner, target)?;
+        }
+        Ok(ApiResponse::no_content())
+    }
+
+    /// Removes the stored pair.
+    fn unlink(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<()> {
         let (table, owner_column, target_column) = self.source();
         let sql = match self.storage {
             Storage::Table => {
@@ -430,10 +471,7 @@ impl Association {
             ),
         };
         ctx.conn.prepare_cached(&sql)?.execute([owner, target])?;
-        if let Some(after) = self.hooks.after {
-            after(ctx, owner, target)?;
-        }
-        Ok(ApiResponse::no_content())
+        Ok(())
     }
 
     /// 200 with one associated pair.

@@ -8,6 +8,7 @@ pub mod contexts;
 pub mod endpoints;
 pub mod extensions;
 pub mod fields;
+pub mod funckeys;
 pub mod infos;
 pub mod lines;
 pub mod resource;
@@ -42,6 +43,7 @@ pub static RESOURCES: &[&Resource] = &[
     &endpoints::SCCP,
     &extensions::EXTENSIONS,
     &voicemails::VOICEMAILS,
+    &funckeys::TEMPLATES,
 ];
 
 /// Every association; a delete is guarded by them in this order (a user's
@@ -52,6 +54,7 @@ pub static ASSOCIATIONS: &[&Association] = &[
     &extensions::LINE_EXTENSIONS,
     &lines::LINE_SIP,
     &lines::LINE_SCCP,
+    &funckeys::USER_TEMPLATE,
 ];
 
 /// How a path names one object: by numeric id or by uuid.

@@ -89,6 +89,9 @@ pub struct Resource {
     /// FROM/SELECT/columns for lists; reading one object uses the same
     /// FROM and SELECT, so both show the same shape.
     pub list: ListSpec,
+    /// A condition its lists keep to (SQL over `list.from`), e.g. leaving
+    /// out private rows; reading one object by id ignores it.
+    pub scope: Option<&'static str>,
     /// The FTS5 tables holding `list.search_text` of every row (schema
     /// steps 3 and 5), so that a search reads an index; None: it scans.
     pub search_index: Option<SearchIndex>,
@@ -132,6 +135,7 @@ impl Resource {
             search_text: None,
             id: "id",
         },
+        scope: None,
         search_index: None,
         to_json: None,
         param: "",
@@ -486,7 +490,8 @@ impl Resource {
     /// Generic list: paged through the order index, searched through the
     /// resource's search index when it has one (see `db::list`).
     pub fn list(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let (scope, index) = (None, self.search_index.as_ref());
+        let scope = self.scope.map(|condition| (condition, Vec::new()));
+        let index = self.search_index.as_ref();
         let spec = self.list_spec();
         let query = ListQuery::parse(&ctx.request.query, spec)?;
         if self.to_json.is_some() {
