@@ -296,7 +296,7 @@ pub static DOCS: &[Doc] = &[
              the user's own (`inherited` tells which is which). Without a public template, \
              this is the user's private template.",
         )
-        .replies(Reply::One(&FUNC_KEY_TEMPLATE)),
+        .replies(Reply::Shape(200, "UserFuncKeys")),
     Doc::new(
         Get,
         "/1.1/users/{user}/funckeys/{position}",
@@ -755,6 +755,19 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
                     parking lot's range (701-750 on a new box)."},
                 "href": {"type": "string", "format": "uri", "readOnly": true,
                          "x-nullable": true},
+            },
+        })
+    }),
+    ("UserFuncKeys", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer", "x-nullable": true, "readOnly": true,
+                       "description": "The user's private template; null when a public \
+                           template is merged in."},
+                "name": {"type": "string", "x-nullable": true, "readOnly": true},
+                "keys": {"type": "object", "additionalProperties": {"$ref": "#/definitions/FuncKey"}},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
             },
         })
     }),

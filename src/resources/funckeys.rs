@@ -636,8 +636,8 @@ fn refuse_similar(keys: &[(i64, Key)]) -> ApiResult<()> {
     Ok(())
 }
 
-/// `/{position}` of a key route: a positive integer; anything else names
-/// no key.
+/// `/{position}` of a key route: a positive integer; anything else (0
+/// too) names no key.
 fn position_param(ctx: &Ctx) -> ApiResult<i64> {
     let text = ctx.param("position");
     if text.is_empty() || text.len() > 9 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -645,9 +645,7 @@ fn position_param(ctx: &Ctx) -> ApiResult<i64> {
     }
     match text.parse::<i64>() {
         Ok(position) if position > 0 => Ok(position),
-        _ => Err(ApiError::input(
-            "field 'position': wrong type. Should be a positive integer",
-        )),
+        _ => Err(ApiError::NoRoute),
     }
 }
 
