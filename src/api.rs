@@ -11,7 +11,7 @@ use crate::http::Method::{self, Delete, Get, Head, Post, Put};
 use crate::openapi;
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
-use crate::resources::{ASSOCIATIONS, RESOURCES, extensions, funckeys, infos};
+use crate::resources::{ASSOCIATIONS, RESOURCES, callfilters, extensions, funckeys, infos};
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
 
@@ -99,7 +99,7 @@ fn owner_routes(association: &'static Association) -> Vec<Route> {
         Shape::Multiple => ((Post, base), one),
         Shape::Linked => ((Put, one), one),
     };
-    vec![
+    let mut routes = vec![
         association_route(association, AssociationOp::Read, Get, base),
         association_route(
             association,
@@ -108,7 +108,22 @@ fn owner_routes(association: &'static Association) -> Vec<Route> {
             associate.1,
         ),
         association_route(association, AssociationOp::Dissociate, Delete, dissociate),
-    ]
+    ];
+    if association.pair_routes {
+        routes.push(association_route(
+            association,
+            AssociationOp::ReadPair,
+            Get,
+            one,
+        ));
+        routes.push(association_route(
+            association,
+            AssociationOp::UpdatePair,
+            Put,
+            one,
+        ));
+    }
+    routes
 }
 
 fn reverse_route(association: &'static Association) -> Option<Route> {
@@ -169,6 +184,16 @@ fn special_routes() -> Vec<Route> {
             Delete,
             "/1.1/users/{user}/funckeys/{position}",
             &funckeys::delete_user_key,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/callfilters/{callfilter}/recipients/users",
+            &callfilters::put_recipients,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/callfilters/{callfilter}/surrogates/users",
+            &callfilters::put_surrogates,
         ),
         Route::auth(Post, "/0.1/token", token_api::create),
         Route::auth(Get, "/0.1/token/{token}", token_api::check),
@@ -270,11 +295,9 @@ mod tests {
                     )
                 })
                 .count();
-            let expected = if association.reverse == Reverse::None {
-                3
-            } else {
-                4
-            };
+            let reverse = usize::from(association.reverse != Reverse::None);
+            let pair = if association.pair_routes { 2 } else { 0 };
+            let expected = 3 + reverse + pair;
             assert_eq!(routes, expected, "{}", association.name);
         }
     }

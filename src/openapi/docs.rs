@@ -456,6 +456,41 @@ pub static DOCS: &[Doc] = &[
     )
     .replies(Reply::NoContent),
     Doc::new(
+        Put,
+        "/1.1/callfilters/{callfilter}/recipients/users",
+        "callfilters",
+        "Set the call filter's bosses",
+    )
+    .explain(
+        "The filter's recipients become the users of the body (one at most), each named by \
+         `uuid` or `id`, with an optional `timeout`. A user who stays keeps its `member_id`; \
+         the others leave the filter. A user cannot be a recipient and a surrogate of one filter.",
+    )
+    .body(Schema::Named("CallFilterRecipientsRequest"))
+    .replies(Reply::NoContent)
+    .errors(&[(
+        400,
+        "An unknown user, a user given twice, or a surrogate of the filter",
+    )]),
+    Doc::new(
+        Put,
+        "/1.1/callfilters/{callfilter}/surrogates/users",
+        "callfilters",
+        "Set the call filter's secretaries",
+    )
+    .explain(
+        "The filter's surrogates become the users of the body, in that order (a linear \
+         strategy rings them in it), each named by `uuid` or `id`. A user who stays keeps its \
+         `member_id`; the others leave the filter. A user cannot be a recipient and a \
+         surrogate of one filter.",
+    )
+    .body(Schema::Named("CallFilterSurrogatesRequest"))
+    .replies(Reply::NoContent)
+    .errors(&[(
+        400,
+        "An unknown user, a user given twice, or a recipient of the filter",
+    )]),
+    Doc::new(
         Get,
         "/1.1/lines/{line}/extension",
         "lines",
@@ -698,6 +733,12 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
             "properties": {"extension_id": {"type": "integer"}},
         })
     }),
+    ("CallFilterRecipients", |_| call_filter_members(true)),
+    ("CallFilterSurrogates", |_| call_filter_members(false)),
+    ("CallFilterRecipientsRequest", |_| call_filter_request(true)),
+    ("CallFilterSurrogatesRequest", |_| {
+        call_filter_request(false)
+    }),
     ("LineEndpoint", |_| {
         json!({
             "type": "object",
@@ -854,6 +895,50 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
         |_| json!({"type": "object", "description": "A Swagger 2.0 document, this one."}),
     ),
 ];
+
+/// `{"users": [...]}`: a call filter's bosses (`recipients`) or secretaries.
+fn call_filter_members(bosses: bool) -> serde_json::Value {
+    let mut properties = json!({
+        "member_id": {"type": "integer", "description": "The membership's id, which a `bsfilter` \
+                      function key names; it stays while the user stays in the filter."},
+        "id": {"type": "integer", "description": "The user's id."},
+        "uuid": {"type": "string", "format": "uuid", "description": "The user's uuid."},
+        "firstname": {"type": "string"},
+        "lastname": {"type": "string", "x-nullable": true},
+        "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+    });
+    if bosses {
+        properties["timeout"] = json!({"type": "integer", "minimum": 0, "x-nullable": true,
+                                       "description": "Seconds the boss rings."});
+    }
+    json!({
+        "type": "object",
+        "readOnly": true,
+        "properties": {"users": {"type": "array", "items": {"type": "object", "properties": properties}}},
+    })
+}
+
+/// The body setting a call filter's bosses or secretaries.
+fn call_filter_request(bosses: bool) -> serde_json::Value {
+    let mut properties = json!({
+        "uuid": {"type": "string", "format": "uuid", "description": "The user's uuid (or give `id`)."},
+        "id": {"type": "integer", "description": "The user's id (or give `uuid`)."},
+    });
+    if bosses {
+        properties["timeout"] = json!({"type": "integer", "minimum": 0, "x-nullable": true,
+                                       "description": "Seconds the boss rings; null: as long \
+                                                       as the filter lets it."});
+    }
+    let mut users = json!({"type": "array", "items": {"type": "object", "properties": properties}});
+    if bosses {
+        users["maxItems"] = json!(1);
+    }
+    json!({
+        "type": "object",
+        "required": ["users"],
+        "properties": {"users": users},
+    })
+}
 
 /// `{"total": N, "items": [<name>...]}`
 fn association_items(name: &str) -> serde_json::Value {

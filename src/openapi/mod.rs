@@ -106,6 +106,8 @@ pub enum Schema {
     Model(&'static Model),
     /// An association's POST body: the target's id (and extra fields).
     AssociationRequest(&'static Association),
+    /// The body of a pair's PUT: its fields.
+    AssociationUpdate(&'static Association),
     /// A definition from `docs::SHAPES`.
     Named(&'static str),
 }
@@ -333,6 +335,17 @@ fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
                     format!("Dissociate the {} from the {}", target.name, owner.name),
                     Reply::NoContent,
                 ),
+                AssociationOp::ReadPair => (
+                    format!("One {} of the {}", target.name, owner.name),
+                    Reply::Pair(200, association),
+                ),
+                AssociationOp::UpdatePair => (
+                    format!(
+                        "Change the {}'s association with the {}",
+                        target.name, owner.name
+                    ),
+                    Reply::NoContent,
+                ),
                 AssociationOp::ReadReverse => match association.reverse {
                     Reverse::One(_) => (
                         format!("The {}'s {}", target.name, owner.name),
@@ -360,6 +373,11 @@ fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
                 }
                 AssociationOp::Associate | AssociationOp::Dissociate if linked => {
                     doc = doc.errors(&[(400, "Associated elsewhere, or not associated")]);
+                }
+                AssociationOp::UpdatePair => {
+                    doc = doc
+                        .body(Schema::AssociationUpdate(association))
+                        .errors(&[(400, "A field of the wrong type or out of range")]);
                 }
                 _ => {}
             }
@@ -733,6 +751,7 @@ fn body_schema(body: Schema) -> Value {
         Schema::AssociationRequest(association) => {
             reference(&format!("{}Request", association.name))
         }
+        Schema::AssociationUpdate(association) => reference(&format!("{}Update", association.name)),
     }
 }
 
@@ -881,6 +900,16 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
             "properties": properties,
         }));
     }
+    if name == format!("{}Update", association.name) {
+        let mut properties = Map::new();
+        // what a client read back may be sent again: ignored
+        properties.insert(association.owner_key.into(), id(association.owner.name));
+        properties.insert(association.target_key.into(), id(association.target.name));
+        for field in association.fields {
+            properties.insert(field.name.into(), field_schema(field, None, None));
+        }
+        return Some(json!({"type": "object", "properties": properties}));
+    }
     None
 }
 
@@ -938,6 +967,10 @@ fn read_only_schema(name: &str) -> Value {
                               "description": "The device the line is on."}),
         "provisioning_extension" => json!({"type": "string",
                                            "description": "Same as `provisioning_code`."}),
+        "recipients" => json!({"type": "object", "description": "The bosses.",
+                               "allOf": [reference("CallFilterRecipients")]}),
+        "surrogates" => json!({"type": "object", "description": "The secretaries.",
+                               "allOf": [reference("CallFilterSurrogates")]}),
         _ => json!({"description": "Set by the server."}),
     };
     schema["readOnly"] = Value::Bool(true);

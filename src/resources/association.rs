@@ -138,6 +138,17 @@ pub struct Association {
     pub replaces: bool,
     /// What unlinking a pair that is not linked answers (`Shape::Linked`).
     pub unlinked: Unlinked,
+    /// `GET` and `PUT` of one pair at `<path>/{t}`, for a `Shape::Multiple`
+    /// association whose `fields` change after the pair is made (a queue
+    /// member's penalty).
+    pub pair_routes: bool,
+    /// A path naming a missing owner or target is a 404 by the
+    /// association's key (`Queue was not found ('queue_id': 5)`), as the
+    /// reference's queue members answered, instead of by `id`.
+    pub keyed_not_found: bool,
+    /// A 404 about one pair names the target's key first
+    /// (`('agent_id': 3, 'queue_id': 2)`).
+    pub target_first: bool,
 }
 
 /// The routes an association answers.
@@ -149,6 +160,10 @@ pub enum AssociationOp {
     Dissociate,
     /// the target's owner(s)
     ReadReverse,
+    /// one pair, by both ids in the path (with `pair_routes`)
+    ReadPair,
+    /// the `fields` of one pair (with `pair_routes`)
+    UpdatePair,
 }
 
 /// One associated pair and its extra columns.
@@ -185,6 +200,9 @@ impl Association {
         read_as_list: false,
         replaces: false,
         unlinked: Unlinked::NotAssociated,
+        pair_routes: false,
+        keyed_not_found: false,
+        target_first: false,
     };
 
     pub fn serve(&'static self, op: AssociationOp, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
@@ -193,7 +211,102 @@ impl Association {
             AssociationOp::Associate => self.associate(ctx),
             AssociationOp::Dissociate => self.dissociate(ctx),
             AssociationOp::ReadReverse => self.read_reverse(ctx),
+            AssociationOp::ReadPair => self.read_one_pair(ctx),
+            AssociationOp::UpdatePair => self.update_pair(ctx),
         }
+    }
+
+    /// The owner the path names, or 404.
+    fn resolve_owner(&self, ctx: &Ctx) -> ApiResult<i64> {
+        self.resolve_side(ctx, Side::Owner)
+    }
+
+    /// The target the path names, or 404.
+    fn resolve_target(&self, ctx: &Ctx) -> ApiResult<i64> {
+        self.resolve_side(ctx, Side::Target)
+    }
+
+    fn resolve_side(&self, ctx: &Ctx, side: Side) -> ApiResult<i64> {
+        let resource = match side {
+            Side::Owner => self.owner,
+            Side::Target => self.target,
+        };
+        match resource.resolve_param(ctx) {
+            Err(ApiError::NotFound { .. }) if self.keyed_not_found => {
+                let shown = match super::Key::parse(ctx.param(resource.param))? {
+                    super::Key::Id(id) => Value::from(id),
+                    super::Key::Uuid(uuid) => Value::from(uuid),
+                };
+                Err(ApiError::not_found_by(
+                    resource.name,
+                    &[(self.key(side), shown)],
+                ))
+            }
+            resolved => resolved,
+        }
+    }
+
+    /// The ids of a pair, in the order its messages name them.
+    fn pair_keys(&self, owner: i64, target: i64) -> [(&'static str, Value); 2] {
+        let owner = (self.owner_key, Value::from(owner));
+        let target = (self.target_key, Value::from(target));
+        if self.target_first {
+            [target, owner]
+        } else {
+            [owner, target]
+        }
+    }
+
+    /// `GET <path>/{t}`: the pair, or 404 naming both ids.
+    fn read_one_pair(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let owner = self.resolve_owner(ctx)?;
+        let target = self.resolve_target(ctx)?;
+        let pair = self.find_pair(ctx, owner, target)?;
+        Ok(ApiResponse::json(200, &self.pair_json(ctx, pair)))
+    }
+
+    /// `PUT <path>/{t}`: the pair's `fields`; only those given change. The
+    /// body may carry back what a GET showed (the ids and links are ignored).
+    fn update_pair(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
+        let owner = self.resolve_owner(ctx)?;
+        let target = self.resolve_target(ctx)?;
+        let body = ctx.json_body()?;
+        let mut ignored = vec![self.owner_key, self.target_key, "links"];
+        ignored.extend(self.extra.iter().map(|field| field.name));
+        ignored.extend(self.constants.iter().map(|(key, _)| *key));
+        let values = super::fields::validate(self.fields, &ignored, &body, Mode::Update)?;
+        self.find_pair(ctx, owner, target)?;
+        if values.is_empty() {
+            return Ok(ApiResponse::no_content());
+        }
+        let (table, owner_column, target_column) = self.source();
+        let sets: Vec<String> = values
+            .iter()
+            .map(|(name, _)| format!("{name} = ?"))
+            .collect();
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE {owner_column} = ? AND {target_column} = ?",
+            sets.join(", ")
+        );
+        let args = values
+            .into_iter()
+            .map(|(_, value)| value)
+            .chain([SqlValue::Integer(owner), SqlValue::Integer(target)]);
+        ctx.conn
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(args))?;
+        if let Some(after) = self.hooks.after {
+            after(ctx, owner, target)?;
+        }
+        Ok(ApiResponse::no_content())
+    }
+
+    /// The stored pair, or 404 `<Name> was not found (<both ids>)`.
+    fn find_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<Pair> {
+        self.pairs(ctx, Side::Owner, owner)?
+            .into_iter()
+            .find(|pair| pair.target == target)
+            .ok_or_else(|| ApiError::not_found_by(self.name, &self.pair_keys(owner, target)))
     }
 
     /// `/1.1/<owner>/{o}/<path>`, as a route pattern.
@@ -288,7 +401,7 @@ impl Association {
     }
 
     fn read(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let owner = self.owner.resolve_param(ctx)?;
+        let owner = self.resolve_owner(ctx)?;
         let mut pairs = self.pairs(ctx, Side::Owner, owner)?;
         match self.shape {
             _ if self.read_as_list => Ok(self.list_json(ctx, pairs)),
@@ -305,7 +418,7 @@ impl Association {
     }
 
     fn read_reverse(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let target = self.target.resolve_param(ctx)?;
+        let target = self.resolve_target(ctx)?;
         let mut pairs = self.pairs(ctx, Side::Target, target)?;
         match self.reverse {
             Reverse::One(_) if pairs.is_empty() => Err(ApiError::not_found_by(
@@ -323,9 +436,9 @@ impl Association {
     /// POST: the body names the target by `target_key`; PUT for a linked
     /// association: the path does.
     fn associate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let owner = self.owner.resolve_param(ctx)?;
+        let owner = self.resolve_owner(ctx)?;
         if self.shape == Shape::Linked {
-            let target = self.target.resolve_param(ctx)?;
+            let target = self.resolve_target(ctx)?;
             self.link(ctx, owner, target, Vec::new())?;
             return Ok(ApiResponse::no_content());
         }
@@ -411,10 +524,10 @@ impl Association {
     }
 
     fn dissociate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
-        let owner = self.owner.resolve_param(ctx)?;
+        let owner = self.resolve_owner(ctx)?;
         match self.shape {
             Shape::Multiple | Shape::Linked => {
-                let target = self.target.resolve_param(ctx)?;
+                let target = self.resolve_target(ctx)?;
                 self.dissociate_pair(ctx, owner, target)
             }
             Shape::Single => match self.pairs(ctx, Side::Owner, owner)?.first() {
@@ -431,10 +544,7 @@ impl Association {
     /// association), with its hooks.
     pub fn dissociate_pair(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<ApiResponse> {
         if !self.pair_exists(ctx, owner, target)? {
-            let keys = [
-                (self.owner_key, Value::from(owner)),
-                (self.target_key, Value::from(target)),
-            ];
+            let keys = self.pair_keys(owner, target);
             return Err(match self.shape {
                 Shape::Linked if self.unlinked == Unlinked::TargetNotFound => {
                     ApiError::not_found_by(self.target.name, &[keys[1].clone()])

@@ -66,27 +66,26 @@ pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {
         .optional()?)
 }
 
+/// The columns holding a context's number ranges, one per kind of number.
+pub const RANGE_COLUMNS: &[&str] = &[
+    "user_ranges",
+    "group_ranges",
+    "queue_ranges",
+    "conference_room_ranges",
+    "incall_ranges",
+];
+
 /// Whether `exten` lies in one of the context's number ranges.
 pub fn in_ranges(ctx: &Ctx, context: &str, exten: &str) -> ApiResult<bool> {
+    in_ranges_of(ctx, context, exten, RANGE_COLUMNS)
+}
+
+/// Whether `exten` lies in one of the context's ranges kept in `columns`
+/// (names from `RANGE_COLUMNS`).
+pub fn in_ranges_of(ctx: &Ctx, context: &str, exten: &str, columns: &[&str]) -> ApiResult<bool> {
     let Ok(number) = exten.parse::<u64>() else {
         return Ok(false);
     };
-    let ranges: Option<[String; 5]> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT user_ranges, group_ranges, queue_ranges, conference_room_ranges, incall_ranges \
-             FROM contexts WHERE name = ?1",
-        )?
-        .query_row([context], |row| {
-            Ok([
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ])
-        })
-        .optional()?;
     let contains = |range: &Value| {
         let bound = |key| {
             range
@@ -100,11 +99,22 @@ pub fn in_ranges(ctx: &Ctx, context: &str, exten: &str) -> ApiResult<bool> {
             _ => false,
         }
     };
-    Ok(ranges.into_iter().flatten().any(|text| {
-        serde_json::from_str::<Vec<Value>>(&text)
-            .map(|list| list.iter().any(contains))
-            .unwrap_or(false)
-    }))
+    for column in columns.iter().filter(|c| RANGE_COLUMNS.contains(c)) {
+        let ranges: Option<String> = ctx
+            .conn
+            .prepare_cached(&format!("SELECT {column} FROM contexts WHERE name = ?1"))?
+            .query_row([context], |row| row.get(0))
+            .optional()?;
+        let found = ranges.is_some_and(|text| {
+            serde_json::from_str::<Vec<Value>>(&text)
+                .map(|list| list.iter().any(contains))
+                .unwrap_or(false)
+        });
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn check_name(value: &str) -> Result<(), String> {

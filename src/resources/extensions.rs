@@ -146,6 +146,72 @@ pub fn line_of(ctx: &Ctx, extension_id: i64) -> ApiResult<Option<i64>> {
         .optional()?)
 }
 
+// ---- what an extension serves ----
+
+/// What serves itself of an extension (schema step 7, view
+/// `extension_users`): the kind (`line`, `group`, `queue`, `conference`)
+/// and the owner's id.
+pub fn served_by(ctx: &Ctx, extension_id: i64) -> ApiResult<Option<(String, i64)>> {
+    Ok(ctx
+        .conn
+        .prepare_cached(
+            "SELECT kind, owner_id FROM extension_users WHERE extension_id = ?1 LIMIT 1",
+        )?
+        .query_row([extension_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?)
+}
+
+/// An extension serves one thing only: 400 `Extension is associated with a
+/// Group ('extension_id': 3, 'group_id': 1)` when it serves something of
+/// another kind than `kind` (one of its own kind is the association's
+/// generic refusal).
+pub fn refuse_other_use(ctx: &Ctx, extension_id: i64, kind: &str) -> ApiResult<()> {
+    let Some((other, owner_id)) = served_by(ctx, extension_id)? else {
+        return Ok(());
+    };
+    if other == kind {
+        return Ok(());
+    }
+    let word = match other.as_str() {
+        "line" => "Line",
+        "group" => "Group",
+        "queue" => "Queue",
+        _ => "Conference",
+    };
+    Err(ApiError::resource(format!(
+        "Extension is associated with a {word} {}",
+        meta(&[
+            ("extension_id", Value::from(extension_id)),
+            (&format!("{other}_id"), Value::from(owner_id)),
+        ])
+    )))
+}
+
+/// The number of a group, a queue or a conference (`kind`): an extension of
+/// an internal context, within the context's ranges for that kind, serving
+/// nothing else.
+pub fn check_number(ctx: &Ctx, kind: &str, extension_id: i64) -> ApiResult<()> {
+    refuse_other_use(ctx, extension_id, kind)?;
+    let (exten, context) = exten_and_context(ctx, extension_id)?;
+    let context_type = contexts::type_of(ctx, &context)?.unwrap_or_default();
+    if context_type != "internal" {
+        return Err(ApiError::resource(format!(
+            "an extension of a context of type '{context_type}' cannot be associated with a {kind}"
+        )));
+    }
+    let ranges = match kind {
+        "group" => "group_ranges",
+        "queue" => "queue_ranges",
+        _ => "conference_room_ranges",
+    };
+    if !contexts::in_ranges_of(ctx, &context, &exten, &[ranges])? {
+        return Err(ApiError::input(format!(
+            "Extension '{exten}' is outside of the {kind} ranges of context '{context}'"
+        )));
+    }
+    Ok(())
+}
+
 // ---- line <-> extension ----
 
 fn not_associated(line_id: i64) -> ApiError {
@@ -172,6 +238,7 @@ fn internal_extension_of_line(ctx: &Ctx, line_id: i64) -> ApiResult<Option<i64>>
 
 /// What the extension's kind (its context's type) asks of the line.
 fn check_line_association(ctx: &Ctx, line_id: i64, extension_id: i64) -> ApiResult<()> {
+    refuse_other_use(ctx, extension_id, "line")?;
     let (_, context) = exten_and_context(ctx, extension_id)?;
     let kind = contexts::type_of(ctx, &context)?.unwrap_or_default();
     match kind.as_str() {

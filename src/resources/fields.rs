@@ -452,6 +452,17 @@ pub fn write_json(out: &mut Vec<u8>, kind: Kind, value: ValueRef) -> rusqlite::R
 
 pub use crate::http::json::parse_object;
 
+/// 1 to `max` ASCII digits (numbers, PINs), in the reference's words.
+pub fn digits(value: &str, max: usize) -> Result<(), String> {
+    if (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong type. Should be a numeric string (max length: {max})"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

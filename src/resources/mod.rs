@@ -3,14 +3,20 @@
 //! way (handler context, links, inserts and updates from checked values)
 //! lives here.
 
+pub mod agents;
 pub mod association;
+pub mod callfilters;
+pub mod conferences;
 pub mod contexts;
 pub mod endpoints;
 pub mod extensions;
 pub mod fields;
 pub mod funckeys;
+pub mod groups;
 pub mod infos;
 pub mod lines;
+pub mod pagings;
+pub mod queues;
 pub mod resource;
 #[cfg(test)]
 mod search_index_tests;
@@ -43,6 +49,12 @@ pub static RESOURCES: &[&Resource] = &[
     &endpoints::SCCP,
     &extensions::EXTENSIONS,
     &voicemails::VOICEMAILS,
+    &groups::GROUPS,
+    &agents::AGENTS,
+    &queues::QUEUES,
+    &conferences::CONFERENCES,
+    &pagings::PAGINGS,
+    &callfilters::CALLFILTERS,
     &funckeys::TEMPLATES,
 ];
 
@@ -54,6 +66,10 @@ pub static ASSOCIATIONS: &[&Association] = &[
     &extensions::LINE_EXTENSIONS,
     &lines::LINE_SIP,
     &lines::LINE_SCCP,
+    &queues::QUEUE_MEMBERS,
+    &groups::GROUP_EXTENSIONS,
+    &queues::QUEUE_EXTENSIONS,
+    &conferences::CONFERENCE_EXTENSIONS,
     &funckeys::USER_TEMPLATE,
 ];
 

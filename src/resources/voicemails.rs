@@ -5,7 +5,7 @@
 //! a user still associated can be deleted.
 
 use super::association::{Association, Reverse, Shape};
-use super::fields::{CONTEXT, Field, Item, Refers};
+use super::fields::{CONTEXT, Field, Item, Refers, digits};
 use super::resource::Resource;
 use super::users::USERS;
 use crate::db::list::ListSpec;
@@ -114,17 +114,6 @@ pub static USER_VOICEMAIL: Association = Association {
     doc: "A user has one voicemail at most; several users may share one.",
     ..Association::BASE
 };
-
-/// 1 to `max` ASCII digits.
-fn digits(value: &str, max: usize) -> Result<(), String> {
-    if (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong type. Should be a numeric string (max length: {max})"
-        ))
-    }
-}
 
 #[cfg(test)]
 mod tests {
