@@ -828,6 +828,20 @@ struct BodyOperation {
 static SPECIAL_ASSOCIATION_POSTS: &[(&str, &Association)] =
     &[("/1.1/lines/{line}/extension", &extensions::LINE_EXTENSIONS)];
 
+/// Undeclared PUT routes taking a body of their own shape (`special_routes`
+/// in `src/api.rs`), each with a valid body; `{user}` stands for the user
+/// fixture's id.
+static SPECIAL_PUTS: &[(&str, &str)] = &[
+    (
+        "/1.1/callfilters/{callfilter}/recipients/users",
+        r#"{"users": [{"id": {user}, "timeout": 10}]}"#,
+    ),
+    (
+        "/1.1/callfilters/{callfilter}/surrogates/users",
+        r#"{"users": []}"#,
+    ),
+];
+
 /// The operations with a body, derived from the declarations, each with a
 /// valid body to mutate and its definition from the description: every
 /// create (the resource's example), every update (`{}`), every association
@@ -891,6 +905,11 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
     for (pattern, association) in SPECIAL_ASSOCIATION_POSTS {
         operations.push(associate(pattern, association));
     }
+    for (pattern, body) in SPECIAL_PUTS {
+        let body = body.replace("{user}", target.fixtures.named("user", false));
+        let body = serde_json::from_str(&body).expect("a special body is JSON");
+        operations.push(operation("PUT", pattern, target.concrete(pattern), body));
+    }
     // an undeclared route that takes a body must be in the hand list above
     for route in xivo_confd::api::table() {
         let method = route.method.as_str().to_lowercase();
@@ -900,7 +919,10 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
             .is_some_and(|ps| ps.iter().any(|p| p["in"] == "body"));
         let listed = SPECIAL_ASSOCIATION_POSTS
             .iter()
-            .any(|(pattern, _)| *pattern == route.path);
+            .any(|(pattern, _)| *pattern == route.path)
+            || SPECIAL_PUTS
+                .iter()
+                .any(|(pattern, _)| *pattern == route.path);
         assert!(
             route.declared.is_some()
                 || route.service != Service::Confd

@@ -100,6 +100,13 @@ fn check_range(ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()>
             "Extension '{exten}' is outside of range for context '{context}'"
         )));
     }
+    // the number of a group, a queue or a room stays one it may have
+    if let Some(id) = id
+        && let Some((kind, _)) = served_by(ctx, id)?
+        && kind != "line"
+    {
+        number_fits(ctx, &kind, &exten, &context)?;
+    }
     Ok(())
 }
 
@@ -193,7 +200,13 @@ pub fn refuse_other_use(ctx: &Ctx, extension_id: i64, kind: &str) -> ApiResult<(
 pub fn check_number(ctx: &Ctx, kind: &str, extension_id: i64) -> ApiResult<()> {
     refuse_other_use(ctx, extension_id, kind)?;
     let (exten, context) = exten_and_context(ctx, extension_id)?;
-    let context_type = contexts::type_of(ctx, &context)?.unwrap_or_default();
+    number_fits(ctx, kind, &exten, &context)
+}
+
+/// `exten` in `context` may be the number of a `kind` (group, queue,
+/// conference): an internal context, and one of its ranges for that kind.
+fn number_fits(ctx: &Ctx, kind: &str, exten: &str, context: &str) -> ApiResult<()> {
+    let context_type = contexts::type_of(ctx, context)?.unwrap_or_default();
     if context_type != "internal" {
         return Err(ApiError::resource(format!(
             "an extension of a context of type '{context_type}' cannot be associated with a {kind}"
@@ -204,7 +217,7 @@ pub fn check_number(ctx: &Ctx, kind: &str, extension_id: i64) -> ApiResult<()> {
         "queue" => "queue_ranges",
         _ => "conference_room_ranges",
     };
-    if !contexts::in_ranges_of(ctx, &context, &exten, &[ranges])? {
+    if !contexts::in_ranges_of(ctx, context, exten, &[ranges])? {
         return Err(ApiError::input(format!(
             "Extension '{exten}' is outside of the {kind} ranges of context '{context}'"
         )));
