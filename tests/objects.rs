@@ -60,6 +60,7 @@ fn a_minimal_group_has_wazos_defaults() {
             "caller_id_mode",
             "caller_id_name",
             "enabled",
+            "extensions",
             "id",
             "links",
             "music_on_hold",
@@ -79,6 +80,7 @@ fn a_minimal_group_has_wazos_defaults() {
     assert_eq!(group["ring_in_use"], true);
     assert_eq!(group["enabled"], true);
     assert_eq!(group["caller_id_mode"], Value::Null);
+    assert_eq!(group["extensions"], json!([]));
 }
 
 #[test]
@@ -542,6 +544,14 @@ fn a_group_queue_or_room_gets_one_number_from_its_own_ranges() {
         api.expect(link(&owner, right), 204);
         let shown = api.get(&format!("{owner}/extensions"));
         assert_eq!(shown["extension_id"], right, "{collection}");
+        // the object shows its number, as Wazo does, and takes it back in a PUT
+        let object = api.get(&owner);
+        assert_eq!(object["extensions"][0]["id"], right);
+        assert_eq!(object["extensions"][0]["exten"], inside);
+        assert_eq!(object["extensions"][0]["context"], "default");
+        assert_eq!(object["extensions"][0]["links"][0]["rel"], "extensions");
+        api.expect(Request::put(&owner, &object.to_string()), 204);
+        assert_eq!(api.get(&owner), object);
         // while linked, a new number must still be in the kind's ranges
         assert_eq!(
             api.refused(

@@ -63,6 +63,19 @@ fn an_agent_joins_a_queue_with_a_penalty_and_reads_back() {
     let listed = api.get(&members(queue));
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0], created);
+    // and shown in the queue, as Wazo shows them; a PUT takes them back
+    let shown = api.get(&format!("/1.1/queues/{queue}"));
+    let agents = &shown["members"]["agents"];
+    assert_eq!(agents.as_array().map(Vec::len), Some(1));
+    assert_eq!(agents[0]["id"], agent);
+    assert_eq!(agents[0]["number"], "1001");
+    assert_eq!(agents[0]["penalty"], 4);
+    assert_eq!(agents[0]["links"][0]["rel"], "agents");
+    api.expect(
+        Request::put(&format!("/1.1/queues/{queue}"), &shown.to_string()),
+        204,
+    );
+    assert_eq!(api.get(&format!("/1.1/queues/{queue}")), shown);
 }
 
 #[test]

@@ -733,6 +733,35 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
             "properties": {"extension_id": {"type": "integer"}},
         })
     }),
+    ("Number", |_| {
+        json!({
+            "type": "object",
+            "readOnly": true,
+            "properties": {
+                "id": {"type": "integer", "description": "The extension's id."},
+                "exten": {"type": "string"},
+                "context": {"type": "string"},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+            },
+        })
+    }),
+    ("QueueMembers", |_| {
+        json!({
+            "type": "object",
+            "readOnly": true,
+            "properties": {
+                "agents": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer", "description": "The agent's id."},
+                        "number": {"type": "string"},
+                        "penalty": {"type": "integer", "minimum": 0},
+                        "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}},
+                    },
+                }},
+            },
+        })
+    }),
     ("CallFilterRecipients", |_| call_filter_members(true)),
     ("CallFilterSurrogates", |_| call_filter_members(false)),
     ("CallFilterRecipientsRequest", |_| call_filter_request(true)),

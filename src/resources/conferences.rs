@@ -40,7 +40,17 @@ pub static CONFERENCES: Resource = Resource {
     rel: "conferences",
     table: "conferences",
     fields: FIELDS,
+    read_only: &["id", "links", "extensions"],
     list: ListSpec::derived("name"),
+    to_json: Some(|ctx, row| {
+        extensions::with_numbers(
+            ctx,
+            &CONFERENCES,
+            row,
+            "conference_extensions",
+            "conference_id",
+        )
+    }),
     param: "conference",
     param_doc: "The conference's id.",
     tag: "conferences",

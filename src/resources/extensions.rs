@@ -155,6 +155,41 @@ pub fn line_of(ctx: &Ctx, extension_id: i64) -> ApiResult<Option<i64>> {
 
 // ---- what an extension serves ----
 
+/// The object of a row of `resource` (a group, a queue, a conference) with
+/// its `extensions`, as Wazo shows them: `[{"id", "exten", "context",
+/// "links"}]` from the association table `table` keyed by `owner_column`.
+pub fn with_numbers(
+    ctx: &Ctx,
+    resource: &Resource,
+    row: &rusqlite::Row,
+    table: &str,
+    owner_column: &str,
+) -> rusqlite::Result<Value> {
+    let id: i64 = row.get(0)?;
+    let mut object = serde_json::Map::new();
+    object.insert("id".into(), Value::from(id));
+    super::resource::fields_json(resource.fields, row, 1, &mut object)?;
+    let mut statement = ctx.conn.prepare_cached(&format!(
+        "SELECT extensions.id, extensions.exten, extensions.context FROM {table} \
+         JOIN extensions ON extensions.id = {table}.extension_id \
+         WHERE {table}.{owner_column} = ?1 ORDER BY extensions.id"
+    ))?;
+    let numbers = statement
+        .query_map([id], |row| {
+            let extension_id: i64 = row.get(0)?;
+            Ok(serde_json::json!({
+                "id": extension_id,
+                "exten": row.get::<_, String>(1)?,
+                "context": row.get::<_, String>(2)?,
+                "links": EXTENSIONS.links(ctx, extension_id),
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<Value>>>()?;
+    object.insert("extensions".into(), Value::Array(numbers));
+    object.insert("links".into(), resource.links(ctx, id));
+    Ok(Value::Object(object))
+}
+
 /// What serves itself of an extension (schema step 7, view
 /// `extension_users`): the kind (`line`, `group`, `queue`, `conference`)
 /// and the owner's id.

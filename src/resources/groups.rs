@@ -70,7 +70,11 @@ pub static GROUPS: Resource = Resource {
     rel: "groups",
     table: "groups",
     fields: FIELDS,
+    read_only: &["id", "links", "extensions"],
     list: ListSpec::derived("name"),
+    to_json: Some(|ctx, row| {
+        extensions::with_numbers(ctx, &GROUPS, row, "group_extensions", "group_id")
+    }),
     param: "group",
     param_doc: "The group's id.",
     tag: "groups",

@@ -11,6 +11,8 @@ use super::groups::{CALLER_ID_MODES, SECONDS_MAX, name_free_in, queue_name};
 use super::resource::{Hooks, Resource};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult};
+use rusqlite::Row;
+use serde_json::{Value, json};
 
 pub const FIELDS: &[Field] = &[
     Field::text("name", 128)
@@ -61,7 +63,9 @@ pub static QUEUES: Resource = Resource {
     rel: "queues",
     table: "queues",
     fields: FIELDS,
+    read_only: &["id", "links", "extensions", "members"],
     list: ListSpec::derived("name"),
+    to_json: Some(queue_json),
     param: "queue",
     param_doc: "The queue's id.",
     tag: "queues",
@@ -126,6 +130,31 @@ pub static QUEUE_EXTENSIONS: Association = Association {
           ranges, serving nothing else. Deleting the queue frees it.",
     ..Association::BASE
 };
+
+/// The queue with its `extensions` and, as Wazo shows them, its
+/// `members`: `{"agents": [{"id", "number", "penalty", "links"}]}`.
+fn queue_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
+    let mut queue = extensions::with_numbers(ctx, &QUEUES, row, "queue_extensions", "queue_id")?;
+    let id: i64 = row.get(0)?;
+    let mut statement = ctx.conn.prepare_cached(
+        "SELECT agents.id, agents.number, queue_members.penalty FROM queue_members \
+         JOIN agents ON agents.id = queue_members.agent_id \
+         WHERE queue_members.queue_id = ?1 ORDER BY queue_members.rowid",
+    )?;
+    let agents = statement
+        .query_map([id], |row| {
+            let agent_id: i64 = row.get(0)?;
+            Ok(json!({
+                "id": agent_id,
+                "number": row.get::<_, String>(1)?,
+                "penalty": row.get::<_, i64>(2)?,
+                "links": AGENTS.links(ctx, agent_id),
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<Value>>>()?;
+    queue["members"] = json!({ "agents": agents });
+    Ok(queue)
+}
 
 fn name_not_a_group(ctx: &Ctx, _id: Option<i64>, values: &mut Values) -> ApiResult<()> {
     name_free_in(ctx, values, "groups", "Group")
