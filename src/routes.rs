@@ -154,7 +154,11 @@ pub fn find<'p>(
     let Some((pattern, params)) = best else {
         return Err(ApiError::NoRoute);
     };
-    let same_path = || routes.iter().filter(move |r| r.service == service && r.path == pattern);
+    let same_path = || {
+        routes
+            .iter()
+            .filter(move |r| r.service == service && r.path == pattern)
+    };
     // HEAD is answered as GET where no HEAD route is declared
     let found = same_path()
         .find(|r| r.method == method)
@@ -271,8 +275,7 @@ mod tests {
             Err(ApiError::MethodNotAllowed(allowed)) => assert_eq!(allowed, vec!["POST"]),
             _ => panic!("expected 405"),
         }
-        let (route, _) =
-            find(routes, Service::Confd, Method::Put, "/1.1/things/7").expect("found");
+        let (route, _) = find(routes, Service::Confd, Method::Put, "/1.1/things/7").expect("found");
         assert_eq!(route.path, "/1.1/things/{thing}");
         assert!(more_specific("/a/{b}/c", "/a/{b}/{d}"));
         assert!(!more_specific("/a/{b}/{d}", "/a/{b}/c"));

@@ -69,7 +69,10 @@ fn a_users_key_reads_back_with_the_reference_shape_by_id_and_by_uuid() {
         key["destination"],
         json!({"type": "park_position", "position": 701, "href": null})
     );
-    api.expect(Request::delete(&format!("/1.1/users/{uuid}/funckeys/1")), 204);
+    api.expect(
+        Request::delete(&format!("/1.1/users/{uuid}/funckeys/1")),
+        204,
+    );
     assert_eq!(
         api.refused(Request::get(&format!("/1.1/users/{id}/funckeys/1")), 404),
         format!(
@@ -146,7 +149,11 @@ fn every_destination_is_checked_against_what_exists() {
         ),
     ];
     for (key, message) in cases {
-        assert_eq!(&api.refused(put_key(&u, 1, key.clone()), 400), message, "{key}");
+        assert_eq!(
+            &api.refused(put_key(&u, 1, key.clone()), 400),
+            message,
+            "{key}"
+        );
     }
     // nothing was stored
     assert_eq!(sql_count(&api, "SELECT count(*) FROM func_keys"), 0);
@@ -186,20 +193,48 @@ fn every_destination_is_checked_against_what_exists() {
 fn a_call_filter_key_needs_its_user_in_a_call_filter() {
     let mut api = Api::new();
     let (id, _) = user(&mut api, "Carol");
-    // a filter member that is someone else: the user itself is in no filter
-    let (other, _) = user(&mut api, "Dave");
-    let conn = rusqlite::Connection::open(api.server.dir.join("xivo.db")).expect("database");
-    conn.execute_batch(&format!(
-        "INSERT INTO callfilters (id, name, strategy, source) VALUES (1, 'bosses', 'all', 'all'); \
-         INSERT INTO callfilter_members (id, callfilter_id, user_id, role) VALUES (7, 1, {other}, 'boss');"
-    ))
-    .expect("a call filter");
-    let key = json!({"destination": {"type": "bsfilter", "filter_member_id": 7}});
+    let (boss, _) = user(&mut api, "Dave");
+    let (secretary, _) = user(&mut api, "Eve");
+    let filter = api.create_id(
+        "/1.1/callfilters",
+        json!({"name": "bosses", "strategy": "all", "source": "all"}),
+    );
+    for (role, user) in [("recipients", boss), ("surrogates", secretary)] {
+        api.expect(
+            Request::put(
+                &format!("/1.1/callfilters/{filter}/{role}/users"),
+                &json!({"users": [{"id": user}]}).to_string(),
+            ),
+            204,
+        );
+    }
+    let shown = api.get(&format!("/1.1/callfilters/{filter}"));
+    let member = shown["surrogates"]["users"][0]["member_id"]
+        .as_i64()
+        .expect("member_id");
+    let key = json!({"destination": {"type": "bsfilter", "filter_member_id": member}});
+    // Carol is in no call filter
     assert_eq!(
         api.refused(put_key(&id.to_string(), 1, key.clone()), 400),
         format!("Resource Error - User must be associated with a BSFilter ('user_id': {id})")
     );
-    api.expect(put_key(&other.to_string(), 1, key), 204);
+    api.expect(put_key(&secretary.to_string(), 1, key.clone()), 204);
+    assert_eq!(
+        api.get(&format!("/1.1/users/{secretary}/funckeys/1"))["destination"],
+        json!({"type": "bsfilter", "filter_member_id": member, "href": null})
+    );
+    // the key goes with the membership
+    api.expect(
+        Request::put(
+            &format!("/1.1/callfilters/{filter}/surrogates/users"),
+            r#"{"users": []}"#,
+        ),
+        204,
+    );
+    api.expect(
+        Request::get(&format!("/1.1/users/{secretary}/funckeys/1")),
+        404,
+    );
 }
 
 #[test]
@@ -217,7 +252,10 @@ fn one_destination_once_per_template_and_positions_are_positive() {
     api.expect(put_key(&u, 1, custom.clone()), 204);
     api.expect(put_key(&u, 0, custom.clone()), 404);
     api.expect(
-        Request::put(&format!("/1.1/users/{u}/funckeys/first"), &custom.to_string()),
+        Request::put(
+            &format!("/1.1/users/{u}/funckeys/first"),
+            &custom.to_string(),
+        ),
         404,
     );
     // a template: the same rule inside its keys
@@ -228,15 +266,30 @@ fn one_destination_once_per_template_and_positions_are_positive() {
         ),
         400,
     );
-    assert_eq!(refused, "Resource Error - destination already exists ('exten': '1234')");
+    assert_eq!(
+        refused,
+        "Resource Error - destination already exists ('exten': '1234')"
+    );
     for (keys, message) in [
-        (json!({"0": custom}), "Input Error - field 'keys': wrong type. Should be a numeric positions"),
-        (json!({"one": custom}), "Input Error - field 'keys': wrong type. Should be a numeric positions"),
-        (json!({"1": "custom"}), "Input Error - field 'keys': wrong type. Should be a dict-like structures"),
+        (
+            json!({"0": custom}),
+            "Input Error - field 'keys': wrong type. Should be a numeric positions",
+        ),
+        (
+            json!({"one": custom}),
+            "Input Error - field 'keys': wrong type. Should be a numeric positions",
+        ),
+        (
+            json!({"1": "custom"}),
+            "Input Error - field 'keys': wrong type. Should be a dict-like structures",
+        ),
     ] {
         assert_eq!(
             api.refused(
-                Request::post("/1.1/funckeys/templates", &json!({"keys": keys}).to_string()),
+                Request::post(
+                    "/1.1/funckeys/templates",
+                    &json!({"keys": keys}).to_string()
+                ),
                 400
             ),
             message
@@ -249,7 +302,13 @@ fn one_destination_once_per_template_and_positions_are_positive() {
         ),
         "Input Error - field 'keys': wrong type. Should be a dict-like structure"
     );
-    assert_eq!(sql_count(&api, "SELECT count(*) FROM func_key_templates WHERE private_user_id IS NULL"), 0);
+    assert_eq!(
+        sql_count(
+            &api,
+            "SELECT count(*) FROM func_key_templates WHERE private_user_id IS NULL"
+        ),
+        0
+    );
 }
 
 #[test]
@@ -275,14 +334,20 @@ fn templates_list_get_and_delete_and_private_ones_stay_private() {
             .is_some_and(|l| l.ends_with(&format!("/1.1/funckeys/templates/{template_id}")))
     );
     assert_eq!(template["name"], "Reception");
-    assert_eq!(template["keys"]["1"]["inherited"], true, "a public template's key");
+    assert_eq!(
+        template["keys"]["1"]["inherited"], true,
+        "a public template's key"
+    );
     assert_eq!(template["keys"]["1"]["blf"], true);
     assert_eq!(template["keys"]["2"]["label"], "Park");
     assert_eq!(
         template["links"],
         json!([{"rel": "func_key_templates", "href": format!("https://{}/1.1/funckeys/templates/{template_id}", api.server.https)}])
     );
-    assert_eq!(api.get(&format!("/1.1/funckeys/templates/{template_id}")), template);
+    assert_eq!(
+        api.get(&format!("/1.1/funckeys/templates/{template_id}")),
+        template
+    );
     api.create("/1.1/funckeys/templates", json!({"name": "Accounting"}));
 
     // only public templates are listed; search and order in SQL
@@ -366,7 +431,10 @@ fn templates_list_get_and_delete_and_private_ones_stay_private() {
         404,
     );
     assert_eq!(
-        sql_count(&api, &format!("SELECT count(*) FROM func_keys WHERE template_id = {template_id}")),
+        sql_count(
+            &api,
+            &format!("SELECT count(*) FROM func_keys WHERE template_id = {template_id}")
+        ),
         0
     );
 }
@@ -467,7 +535,10 @@ fn a_public_template_merges_under_the_users_own_keys() {
         Request::delete(&format!("/1.1/funckeys/templates/{other}")),
         204,
     );
-    assert_eq!(api.get(&format!("/1.1/users/{id}/funckeys/templates"))["total"], 0);
+    assert_eq!(
+        api.get(&format!("/1.1/users/{id}/funckeys/templates"))["total"],
+        0
+    );
     assert_eq!(
         api.get(&format!("/1.1/users/{id}/funckeys"))["keys"]
             .as_object()
@@ -485,23 +556,41 @@ fn users_get_their_private_template_and_take_their_keys_with_them() {
     let (alice, _) = user(&mut api, "Alice");
     let (bob, _) = user(&mut api, "Bob");
     assert_eq!(
-        sql_count(&api, "SELECT count(*) FROM func_key_templates WHERE private_user_id IS NOT NULL"),
+        sql_count(
+            &api,
+            "SELECT count(*) FROM func_key_templates WHERE private_user_id IS NOT NULL"
+        ),
         2
     );
     api.expect(
-        put_key(&alice.to_string(), 1, json!({"destination": {"type": "user", "user_id": bob}})),
+        put_key(
+            &alice.to_string(),
+            1,
+            json!({"destination": {"type": "user", "user_id": bob}}),
+        ),
         204,
     );
     api.expect(
-        put_key(&bob.to_string(), 1, json!({"destination": {"type": "custom", "exten": "1"}})),
+        put_key(
+            &bob.to_string(),
+            1,
+            json!({"destination": {"type": "custom", "exten": "1"}}),
+        ),
         204,
     );
     api.expect(Request::delete(&format!("/1.1/users/{bob}")), 204);
     assert_eq!(
-        sql_count(&api, &format!("SELECT count(*) FROM func_key_templates WHERE private_user_id = {bob}")),
+        sql_count(
+            &api,
+            &format!("SELECT count(*) FROM func_key_templates WHERE private_user_id = {bob}")
+        ),
         0
     );
-    assert_eq!(sql_count(&api, "SELECT count(*) FROM func_keys"), 0, "alice's key to bob is gone");
+    assert_eq!(
+        sql_count(&api, "SELECT count(*) FROM func_keys"),
+        0,
+        "alice's key to bob is gone"
+    );
     let conn = rusqlite::Connection::open(api.server.dir.join("xivo.db")).expect("database");
     conn.execute(
         "INSERT INTO users (uuid, firstname) VALUES ('3f9b6a0e-0000-4000-8000-000000000001', 'Outside')",
@@ -510,7 +599,11 @@ fn users_get_their_private_template_and_take_their_keys_with_them() {
     .expect("a user written by sqlite3");
     let outside: i64 = conn.last_insert_rowid();
     api.expect(
-        put_key(&outside.to_string(), 4, json!({"destination": {"type": "custom", "exten": "4"}})),
+        put_key(
+            &outside.to_string(),
+            4,
+            json!({"destination": {"type": "custom", "exten": "4"}}),
+        ),
         204,
     );
     assert_eq!(
@@ -532,8 +625,18 @@ fn destinations_list_each_type_with_its_parameters_and_values() {
     assert_eq!(
         types,
         [
-            "user", "group", "queue", "conference", "paging", "service", "custom", "forward",
-            "transfer", "park_position", "parking", "onlinerec"
+            "user",
+            "group",
+            "queue",
+            "conference",
+            "paging",
+            "service",
+            "custom",
+            "forward",
+            "transfer",
+            "park_position",
+            "parking",
+            "onlinerec"
         ]
     );
     let of = |name: &str| {
@@ -558,7 +661,11 @@ fn destinations_list_each_type_with_its_parameters_and_values() {
     );
     let services = of("service")[0]["values"].clone();
     assert_eq!(services.as_array().map(|s| s.len()), Some(12));
-    assert!(services.as_array().is_some_and(|s| s.contains(&json!("phonestatus"))));
+    assert!(
+        services
+            .as_array()
+            .is_some_and(|s| s.contains(&json!("phonestatus")))
+    );
 }
 
 /// What xivo-confd-client 15.20 sends, on a new connection each time:
@@ -596,8 +703,11 @@ fn the_stock_client_calls_work() {
     );
     assert_eq!(
         status(once(
-            Request::new("PUT", &format!("/1.1/users/{id}/funckeys/templates/{template}"))
-                .header("Content-Type", "application/json")
+            Request::new(
+                "PUT",
+                &format!("/1.1/users/{id}/funckeys/templates/{template}")
+            )
+            .header("Content-Type", "application/json")
         )),
         204
     );
@@ -620,12 +730,196 @@ fn the_stock_client_calls_work() {
         ))),
         204
     );
-    assert_eq!(status(once(Request::get(&format!("/1.1/funckeys/templates/{template}/1")))), 200);
-    assert_eq!(status(once(Request::delete(&format!("/1.1/funckeys/templates/{template}/1")))), 204);
-    assert_eq!(status(once(Request::delete(&format!("/1.1/users/{id}/funckeys/2")))), 204);
     assert_eq!(
-        status(once(Request::delete(&format!("/1.1/users/{id}/funckeys/templates/{template}")))),
+        status(once(Request::get(&format!(
+            "/1.1/funckeys/templates/{template}/1"
+        )))),
+        200
+    );
+    assert_eq!(
+        status(once(Request::delete(&format!(
+            "/1.1/funckeys/templates/{template}/1"
+        )))),
         204
     );
-    assert_eq!(status(once(Request::delete(&format!("/1.1/funckeys/templates/{template}")))), 204);
+    assert_eq!(
+        status(once(Request::delete(&format!(
+            "/1.1/users/{id}/funckeys/2"
+        )))),
+        204
+    );
+    assert_eq!(
+        status(once(Request::delete(&format!(
+            "/1.1/users/{id}/funckeys/templates/{template}"
+        )))),
+        204
+    );
+    assert_eq!(
+        status(once(Request::delete(&format!(
+            "/1.1/funckeys/templates/{template}"
+        )))),
+        204
+    );
+}
+
+/// The issue's scenario: a group, a queue, an agent and two users; a public
+/// template with BLF keys to both users and the group, given to both; a
+/// private key overriding a template position; the agent in the queue
+/// with a penalty; then everything removed in reverse order, with nothing
+/// left behind.
+#[test]
+fn an_office_set_up_and_taken_down_through_the_api_alone() {
+    let mut api = Api::new();
+    let group = api.create_id("/1.1/groups", json!({"name": "sales"}));
+    let queue = api.create_id(
+        "/1.1/queues",
+        json!({"name": "support", "label": "Support"}),
+    );
+    let agent = api.create_id(
+        "/1.1/agents",
+        json!({"number": "8001", "firstname": "Ann", "lastname": "Agent"}),
+    );
+    let (alice, _) = user(&mut api, "Alice");
+    let (bob, bob_uuid) = user(&mut api, "Bob");
+
+    let template = api.create_id(
+        "/1.1/funckeys/templates",
+        json!({"name": "Office", "keys": {
+            "1": {"blf": true, "label": "Alice", "destination": {"type": "user", "user_id": alice}},
+            "2": {"blf": true, "label": "Bob", "destination": {"type": "user", "user_id": bob}},
+            "3": {"blf": true, "label": "Sales", "destination": {"type": "group", "group_id": group}},
+        }}),
+    );
+    for user in [alice, bob] {
+        api.expect(
+            Request::put(
+                &format!("/1.1/users/{user}/funckeys/templates/{template}"),
+                "",
+            ),
+            204,
+        );
+    }
+    assert_eq!(
+        api.get(&format!("/1.1/funckeys/templates/{template}/users"))["total"],
+        2
+    );
+    // Bob's own key at position 3 wins over the template's
+    api.expect(
+        put_key(
+            &bob_uuid,
+            3,
+            json!({"label": "Queue", "destination": {"type": "queue", "queue_id": queue}}),
+        ),
+        204,
+    );
+    let bob_keys = api.get(&format!("/1.1/users/{bob}/funckeys"))["keys"].clone();
+    assert_eq!(bob_keys["3"]["destination"]["type"], "queue");
+    assert_eq!(bob_keys["3"]["inherited"], false);
+    assert_eq!(bob_keys["1"]["destination"]["user_id"], alice);
+    assert_eq!(bob_keys["1"]["blf"], true);
+    let alice_keys = api.get(&format!("/1.1/users/{alice}/funckeys"))["keys"].clone();
+    assert_eq!(alice_keys["3"]["destination"]["group_id"], group);
+    assert_eq!(
+        alice_keys["3"]["blf"], false,
+        "a group's key cannot light up"
+    );
+    assert_eq!(
+        alice_keys["3"]["destination"]["href"],
+        format!("https://{}/1.1/groups/{group}", api.server.https)
+    );
+
+    let member = api.create(
+        &format!("/1.1/queues/{queue}/members/agents"),
+        json!({"agent_id": agent, "penalty": 2}),
+    );
+    assert_eq!(member["penalty"], 2);
+    assert_eq!(
+        api.get(&format!("/1.1/queues/{queue}/members/agents/{agent}"))["penalty"],
+        2
+    );
+
+    // and down again, in reverse order
+    api.expect(
+        Request::delete(&format!("/1.1/queues/{queue}/members/agents/{agent}")),
+        204,
+    );
+    api.expect(
+        Request::delete(&format!("/1.1/users/{bob}/funckeys/3")),
+        204,
+    );
+    for user in [bob, alice] {
+        api.expect(
+            Request::delete(&format!("/1.1/users/{user}/funckeys/templates/{template}")),
+            204,
+        );
+    }
+    api.expect(
+        Request::delete(&format!("/1.1/funckeys/templates/{template}")),
+        204,
+    );
+    for path in [
+        format!("/1.1/users/{bob}"),
+        format!("/1.1/users/{alice}"),
+        format!("/1.1/agents/{agent}"),
+        format!("/1.1/queues/{queue}"),
+        format!("/1.1/groups/{group}"),
+    ] {
+        api.expect(Request::delete(&path), 204);
+    }
+    for table in [
+        "users",
+        "groups",
+        "queues",
+        "agents",
+        "queue_members",
+        "func_keys",
+        "func_key_templates",
+    ] {
+        assert_eq!(
+            sql_count(&api, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table} is empty"
+        );
+    }
+}
+
+/// Deleting what keys lead to takes the keys with it, in every template.
+#[test]
+fn keys_go_with_the_objects_they_lead_to() {
+    let mut api = Api::new();
+    let (id, _) = user(&mut api, "Ivan");
+    let group = api.create_id("/1.1/groups", json!({"name": "gone"}));
+    let agent = api.create_id("/1.1/agents", json!({"number": "8100"}));
+    let conference = api.create_id("/1.1/conferences", json!({"name": "room"}));
+    let paging = api.create_id("/1.1/pagings", json!({"number": "123", "name": "all"}));
+    let template = api.create_id(
+        "/1.1/funckeys/templates",
+        json!({"keys": {
+            "1": {"destination": {"type": "group", "group_id": group}},
+            "2": {"destination": {"type": "conference", "conference_id": conference}},
+            "3": {"destination": {"type": "paging", "paging_id": paging}},
+        }}),
+    );
+    api.expect(
+        put_key(
+            &id.to_string(),
+            9,
+            json!({"destination": {"type": "agent", "action": "toggle", "agent_id": agent}}),
+        ),
+        204,
+    );
+    assert_eq!(sql_count(&api, "SELECT count(*) FROM func_keys"), 4);
+    for path in [
+        format!("/1.1/groups/{group}"),
+        format!("/1.1/agents/{agent}"),
+        format!("/1.1/conferences/{conference}"),
+        format!("/1.1/pagings/{paging}"),
+    ] {
+        api.expect(Request::delete(&path), 204);
+    }
+    assert_eq!(sql_count(&api, "SELECT count(*) FROM func_keys"), 0);
+    assert_eq!(
+        api.get(&format!("/1.1/funckeys/templates/{template}"))["keys"],
+        json!({})
+    );
 }

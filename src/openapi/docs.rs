@@ -266,7 +266,11 @@ pub static DOCS: &[Doc] = &[
          own (`PUT /users/{user}/funckeys/{position}`) and are not listed.",
     )
     .replies(Reply::Shape(200, "FuncKeyDestinations")),
-    create(&FUNC_KEY_TEMPLATE, "/1.1/funckeys/templates", "Create a template of keys"),
+    create(
+        &FUNC_KEY_TEMPLATE,
+        "/1.1/funckeys/templates",
+        "Create a template of keys",
+    ),
     Doc::new(
         Get,
         "/1.1/funckeys/templates/{template}/{position}",
@@ -290,13 +294,18 @@ pub static DOCS: &[Doc] = &[
     )
     .explain("Answers 204 whether or not the position had a key.")
     .replies(Reply::NoContent),
-    Doc::new(Get, "/1.1/users/{user}/funckeys", "funckeys", "The user's keys")
-        .explain(
-            "The keys of the user's public template, overridden position by position by \
+    Doc::new(
+        Get,
+        "/1.1/users/{user}/funckeys",
+        "funckeys",
+        "The user's keys",
+    )
+    .explain(
+        "The keys of the user's public template, overridden position by position by \
              the user's own (`inherited` tells which is which). Without a public template, \
              this is the user's private template.",
-        )
-        .replies(Reply::Shape(200, "UserFuncKeys")),
+    )
+    .replies(Reply::Shape(200, "UserFuncKeys")),
     Doc::new(
         Get,
         "/1.1/users/{user}/funckeys/{position}",

@@ -354,10 +354,10 @@ impl Key {
 fn parse_key(body: &Map<String, Value>, scope: Scope) -> ApiResult<Key> {
     // a GET's answer carries these back: read-only, ignored
     const READ_ONLY: &[&str] = &["id", "inherited", "links"];
-    if let Some(unknown) = body
-        .keys()
-        .find(|key| !["label", "blf", "destination"].contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()))
-    {
+    if let Some(unknown) = body.keys().find(|key| {
+        !["label", "blf", "destination"].contains(&key.as_str())
+            && !READ_ONLY.contains(&key.as_str())
+    }) {
         return Err(ApiError::input(format!("unknown parameters: {unknown}")));
     }
     let label = match body.get("label") {
@@ -437,9 +437,9 @@ fn parse_param(param: &Param, value: &Value) -> ApiResult<SqlValue> {
         ParamKind::Exten => {
             let text = value.as_str().ok_or_else(|| wrong("a unicode string"))?;
             let dialable = !text.is_empty()
-                && text
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'+' || b == b'*');
+                && text.bytes().all(|b| {
+                    b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'+' || b == b'*'
+                });
             if !dialable {
                 return Err(ApiError::input(format!(
                     "field '{}': must match regex: '[A-Z0-9+*]+'",
@@ -481,7 +481,10 @@ fn blf_allowed(kind: &DestinationType, values: &[(&str, SqlValue)]) -> bool {
 /// user to be in a call filter.
 fn check_exists(ctx: &Ctx, key: &Key, scope: Scope) -> ApiResult<()> {
     for param in key.destination.params {
-        let Some((_, value)) = key.values.iter().find(|(column, _)| *column == param.column)
+        let Some((_, value)) = key
+            .values
+            .iter()
+            .find(|(column, _)| *column == param.column)
         else {
             continue;
         };
@@ -499,8 +502,7 @@ fn check_exists(ctx: &Ctx, key: &Key, scope: Scope) -> ApiResult<()> {
                 }
             }
             (ParamKind::Service, SqlValue::Text(service)) => {
-                SERVICES.contains(&service.as_str())
-                    && feature_exists(ctx, service)?
+                SERVICES.contains(&service.as_str()) && feature_exists(ctx, service)?
             }
             (ParamKind::Integer, SqlValue::Integer(position)) => {
                 check_park_position(ctx, *position)?;
@@ -612,7 +614,10 @@ fn check_park_position(ctx: &Ctx, position: i64) -> ApiResult<()> {
 fn refuse_similar(keys: &[(i64, Key)]) -> ApiResult<()> {
     for (index, (_, key)) in keys.iter().enumerate() {
         let identity = key.identity();
-        if keys[..index].iter().any(|(_, other)| other.identity() == identity) {
+        if keys[..index]
+            .iter()
+            .any(|(_, other)| other.identity() == identity)
+        {
             let shown: Vec<(&str, Value)> = match key.destination.params {
                 [] => vec![("feature", Value::from(key.destination.name))],
                 params => params
@@ -827,7 +832,12 @@ fn key_row_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Option<Value>> {
     })))
 }
 
-fn template_json(ctx: &Ctx, id: Option<i64>, name: Option<String>, keys: Map<String, Value>) -> Value {
+fn template_json(
+    ctx: &Ctx,
+    id: Option<i64>,
+    name: Option<String>,
+    keys: Map<String, Value>,
+) -> Value {
     let links = match id {
         Some(id) => TEMPLATES.links(ctx, id),
         None => Value::Array(Vec::new()),
@@ -1141,12 +1151,18 @@ mod tests {
             "Input Error - field 'user_id': wrong type. Should be an integer"
         );
         assert_eq!(
-            refusal(r#"{"destination": {"type": "forward", "forward": "never"}}"#, t),
+            refusal(
+                r#"{"destination": {"type": "forward", "forward": "never"}}"#,
+                t
+            ),
             "Input Error - field 'forward': must be one of the following choices: \
              noanswer, busy, unconditional"
         );
         assert_eq!(
-            refusal(r#"{"destination": {"type": "custom", "exten": "12 34"}}"#, t),
+            refusal(
+                r#"{"destination": {"type": "custom", "exten": "12 34"}}"#,
+                t
+            ),
             "Input Error - field 'exten': must match regex: '[A-Z0-9+*]+'"
         );
         assert_eq!(
@@ -1195,12 +1211,20 @@ mod tests {
             Ok(key) => key.blf,
             Err(error) => panic!("{}", error.message()),
         };
-        assert!(blf(r#"{"destination": {"type": "custom", "exten": "1234"}}"#));
-        assert!(!blf(r#"{"blf": false, "destination": {"type": "custom", "exten": "1"}}"#));
+        assert!(blf(
+            r#"{"destination": {"type": "custom", "exten": "1234"}}"#
+        ));
+        assert!(!blf(
+            r#"{"blf": false, "destination": {"type": "custom", "exten": "1"}}"#
+        ));
         assert!(!blf(r#"{"blf": true, "destination": {"type": "parking"}}"#));
         assert!(!blf(r#"{"destination": {"type": "group", "group_id": 1}}"#));
-        assert!(blf(r#"{"destination": {"type": "service", "service": "enablednd"}}"#));
-        assert!(!blf(r#"{"destination": {"type": "service", "service": "phonestatus"}}"#));
+        assert!(blf(
+            r#"{"destination": {"type": "service", "service": "enablednd"}}"#
+        ));
+        assert!(!blf(
+            r#"{"destination": {"type": "service", "service": "phonestatus"}}"#
+        ));
     }
 
     #[test]
