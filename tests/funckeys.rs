@@ -678,7 +678,7 @@ fn the_stock_client_calls_work() {
     let (id, _) = user(&mut api, "Heidi");
     let address = api.server.https.clone();
     let token = api.token.clone();
-    let mut once = |request: Request| {
+    let once = |request: Request| {
         let mut client = Client::tls(&address);
         client.send(
             request
