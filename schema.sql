@@ -808,3 +808,46 @@ CREATE INDEX func_keys_paging ON func_keys (paging_id) WHERE paging_id IS NOT NU
 CREATE INDEX func_keys_agent ON func_keys (agent_id) WHERE agent_id IS NOT NULL;
 CREATE INDEX func_keys_filter_member ON func_keys (filter_member_id)
     WHERE filter_member_id IS NOT NULL;
+-- step 9: CTI profiles, users' CTI settings, call logs, live reload
+
+-- The CTI client profiles a new XiVO 15.20 has (xivo-manage-db's
+-- populate.sql), with the same ids; the API only reads them.
+CREATE TABLE cti_profiles (
+    id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    name  TEXT NOT NULL UNIQUE
+);
+INSERT INTO cti_profiles (id, name) VALUES
+    (1, 'Supervisor'), (2, 'Agent'), (3, 'Client'), (4, 'Switchboard');
+
+-- A user's CTI settings (`/1.1/users/{user}/cti`): the profile it logs in
+-- with, and whether it may log in at all.
+ALTER TABLE users ADD COLUMN cti_profile_id INTEGER REFERENCES cti_profiles (id);
+ALTER TABLE users ADD COLUMN cti_enabled INTEGER NOT NULL DEFAULT 0
+    CHECK (cti_enabled IN (0, 1));
+
+-- Call records, as loaded from the reference's CSV export (no Asterisk
+-- feeds this server). `date` is ISO 8601 without a zone, as the reference
+-- wrote it ('2013-01-29T08:46:20', with '.ffffff' when it has
+-- microseconds): one shape, so text order is time order. `duration` in
+-- seconds.
+CREATE TABLE call_logs (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    date               TEXT NOT NULL CHECK (date GLOB
+        '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]*'),
+    source_name        TEXT,
+    source_exten       TEXT,
+    destination_exten  TEXT,
+    duration           REAL NOT NULL,
+    user_field         TEXT
+);
+-- the export reads in (date, id) order, a period as a range of it
+CREATE INDEX call_logs_date ON call_logs (date);
+
+-- Whether the CTI server reloads its configuration as it changes
+-- (`/1.1/configuration/live_reload`): one row; on by default, as in the
+-- reference's ctimain.
+CREATE TABLE live_reload (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled  INTEGER NOT NULL CHECK (enabled IN (0, 1))
+);
+INSERT INTO live_reload (id, enabled) VALUES (1, 1);

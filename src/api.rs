@@ -11,7 +11,11 @@ use crate::http::Method::{self, Delete, Get, Head, Post, Put};
 use crate::openapi;
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
-use crate::resources::{ASSOCIATIONS, RESOURCES, callfilters, extensions, funckeys, infos};
+use crate::resources::sub_object::{SubObject, SubObjectOp};
+use crate::resources::{
+    ASSOCIATIONS, RESOURCES, SUB_OBJECTS, call_logs, callfilters, configuration, extensions,
+    funckeys, infos,
+};
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
 
@@ -49,6 +53,12 @@ fn build() -> Vec<Route> {
             .filter(|a| std::ptr::eq(a.target, *resource))
         {
             routes.extend(reverse_route(association));
+        }
+        for part in SUB_OBJECTS
+            .iter()
+            .filter(|p| std::ptr::eq(p.owner, *resource))
+        {
+            routes.extend(sub_object_routes(part));
         }
     }
     routes.extend(special_routes());
@@ -139,8 +149,32 @@ fn reverse_route(association: &'static Association) -> Option<Route> {
     ))
 }
 
+fn sub_object_routes(part: &'static SubObject) -> Vec<Route> {
+    let path = pattern(part.owner_path());
+    [(Get, SubObjectOp::Read), (Put, SubObjectOp::Update)]
+        .into_iter()
+        .map(|(method, op)| Route {
+            declared: Some(Declared::SubObject(part, op)),
+            ..Route::confd(method, path, leak(move |ctx| part.serve(op, ctx)))
+        })
+        .collect()
+}
+
 fn special_routes() -> Vec<Route> {
     vec![
+        // CSV out and in (see resources::call_logs)
+        Route::confd(Get, "/1.1/call_logs", &call_logs::export).answering(&call_logs::CSV),
+        Route::confd(Post, "/1.1/call_logs", &call_logs::load).taking(&call_logs::CSV_BODY),
+        Route::confd(
+            Get,
+            "/1.1/configuration/live_reload",
+            &configuration::get_live_reload,
+        ),
+        Route::confd(
+            Put,
+            "/1.1/configuration/live_reload",
+            &configuration::put_live_reload,
+        ),
         Route::confd(Get, "/1.1/lines/{line}/extension", &extensions::legacy_get),
         Route::confd(
             Post,
@@ -299,6 +333,21 @@ mod tests {
             let pair = if association.pair_routes { 2 } else { 0 };
             let expected = 3 + reverse + pair;
             assert_eq!(routes, expected, "{}", association.name);
+        }
+        for part in SUB_OBJECTS {
+            let ops: Vec<SubObjectOp> = table()
+                .iter()
+                .filter_map(|route| match route.declared {
+                    Some(Declared::SubObject(p, op)) if std::ptr::eq(p, *part) => Some(op),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                ops,
+                [SubObjectOp::Read, SubObjectOp::Update],
+                "{}",
+                part.name
+            );
         }
     }
 

@@ -13,10 +13,13 @@ usage:
                                             [--host IP] [--acl ACL]...
   xivo-confd [--config FILE] webservice list
   xivo-confd [--config FILE] webservice remove --login LOGIN
+  xivo-confd [--config FILE] call-logs import FILE|-
 
 Without --config the embedded defaults apply (see xivo.toml.example).
 Without --password, `webservice add` reads the password from the first line
-of standard input, so it does not show in the process list.";
+of standard input, so it does not show in the process list.
+`call-logs import` loads the call records of a CSV in the format of
+GET /1.1/call_logs (`-`: standard input), all of them or none.";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut config_path: Option<PathBuf> = None;
@@ -57,6 +60,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 Err(format!("no web-services user {login}"))
             }
         }
+        ["call-logs", "import", file] => call_logs_import(&config, file),
         [] => Err(format!("a command is needed\n{USAGE}")),
         _ => Err(format!("unknown command: {}\n{USAGE}", rest.join(" "))),
     }
@@ -101,6 +105,26 @@ fn webservice_list(config: &Config) -> Result<(), String> {
             .unwrap_or_else(|| "-".into());
         println!("{:<24} {:<40} {}", user.login, host, user.acls.join(","));
     }
+    Ok(())
+}
+
+/// Loads a CSV of call records in one transaction, read as it is loaded.
+fn call_logs_import(config: &Config, file: &str) -> Result<(), String> {
+    let conn = crate::db::open(&config.database.path)?;
+    let input: Box<dyn BufRead> = if file == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let opened = std::fs::File::open(file).map_err(|e| format!("cannot open {file}: {e}"))?;
+        Box::new(std::io::BufReader::with_capacity(64 * 1024, opened))
+    };
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|e| format!("cannot start a transaction: {e}"))?;
+    let loaded = crate::resources::call_logs::import(&tx, input)
+        .map_err(|e| format!("{file}: {}", e.message()))?;
+    tx.commit()
+        .map_err(|e| format!("cannot commit the call logs: {e}"))?;
+    println!("loaded {loaded} call logs from {file}");
     Ok(())
 }
 

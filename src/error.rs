@@ -32,8 +32,10 @@ pub enum ApiError {
     StaleNonce,
     /// 403, used by the token API for a token lacking the asked scope.
     Forbidden(String),
-    NotAcceptable,
-    UnsupportedMediaType,
+    /// 406: the `Accept` excludes the route's type (named here).
+    NotAcceptable(&'static str),
+    /// 415: a body not of the route's type (named here).
+    UnsupportedMediaType(&'static str),
     PayloadTooLarge(usize),
     /// 408: the body did not arrive in time.
     RequestTimeout,
@@ -88,10 +90,10 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Unauthorized { .. } | ApiError::StaleNonce => 401,
             ApiError::Forbidden(_) => 403,
-            ApiError::NotAcceptable => 406,
+            ApiError::NotAcceptable(_) => 406,
             ApiError::RequestTimeout => 408,
             ApiError::PayloadTooLarge(_) => 413,
-            ApiError::UnsupportedMediaType => 415,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::TooManyRequests(_) => 429,
             ApiError::Internal(_) => 500,
         }
@@ -114,9 +116,9 @@ impl ApiError {
             ApiError::Unauthorized { message, .. } => message.clone(),
             ApiError::StaleNonce => "Unauthorized: the digest nonce has expired".into(),
             ApiError::Forbidden(m) => m.clone(),
-            ApiError::NotAcceptable => {
-                "Input Error - the server only answers application/json: check the Accept header"
-                    .into()
+            ApiError::NotAcceptable(media) => {
+                let media = media.split(';').next().unwrap_or(media);
+                format!("Input Error - the server only answers {media}: check the Accept header")
             }
             ApiError::RequestTimeout => {
                 "Input Error - the request body did not arrive in time".into()
@@ -124,8 +126,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(limit) => {
                 format!("Input Error - request body larger than {limit} bytes")
             }
-            ApiError::UnsupportedMediaType => {
-                "Input Error - the body must be sent with Content-Type: application/json".into()
+            ApiError::UnsupportedMediaType(media) => {
+                format!("Input Error - the body must be sent with Content-Type: {media}")
             }
             ApiError::TooManyRequests(_) => {
                 "Too many failed authentication attempts: try again later".into()

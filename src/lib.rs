@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod handler;

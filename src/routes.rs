@@ -7,9 +7,10 @@
 use crate::auth::Gate;
 use crate::error::{ApiError, ApiResult};
 use crate::handler::{Ctx, Handler};
-use crate::http::Method;
+use crate::http::{Media, Method};
 use crate::resources::association::{Association, AssociationOp};
 use crate::resources::resource::{Op, Resource};
+use crate::resources::sub_object::{SubObject, SubObjectOp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -43,6 +44,18 @@ pub enum Produces {
     /// a page, script or style of the API console: a browser asks for
     /// HTML (or anything), and is served whatever its `Accept`
     Document,
+    /// another type (a CSV export): served to an `Accept` naming one of
+    /// its ranges, or to none; 406 otherwise (its errors are still JSON)
+    Media(&'static Media),
+}
+
+/// What a route's request body may be, for the `Content-Type` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumes {
+    /// JSON: any other declared type is a 415
+    Json,
+    /// another type (a CSV import): a body of any other type is a 415
+    Media(&'static Media),
 }
 
 /// A token API handler: it manages the credentials, so it gets the gate.
@@ -60,6 +73,7 @@ pub enum RouteHandler {
 pub enum Declared {
     Resource(&'static Resource, Op),
     Association(&'static Association, AssociationOp),
+    SubObject(&'static SubObject, SubObjectOp),
 }
 
 #[derive(Clone)]
@@ -69,6 +83,7 @@ pub struct Route {
     pub service: Service,
     pub access: Access,
     pub produces: Produces,
+    pub consumes: Consumes,
     pub handler: RouteHandler,
     pub declared: Option<Declared>,
 }
@@ -82,6 +97,7 @@ impl Route {
             service: Service::Confd,
             access: Access::Acl,
             produces: Produces::Json,
+            consumes: Consumes::Json,
             handler: RouteHandler::Confd(handler),
             declared: None,
         }
@@ -105,6 +121,18 @@ impl Route {
         }
     }
 
+    /// A confd route answering `media` instead of JSON (an export).
+    pub fn answering(mut self, media: &'static Media) -> Route {
+        self.produces = Produces::Media(media);
+        self
+    }
+
+    /// A confd route taking a body of `media` instead of JSON (an import).
+    pub fn taking(mut self, media: &'static Media) -> Route {
+        self.consumes = Consumes::Media(media);
+        self
+    }
+
     /// A token API route: it checks its own credentials.
     pub fn auth(method: Method, path: &'static str, handler: AuthHandler) -> Route {
         Route {
@@ -113,6 +141,7 @@ impl Route {
             service: Service::Auth,
             access: Access::Public,
             produces: Produces::Json,
+            consumes: Consumes::Json,
             handler: RouteHandler::Auth(handler),
             declared: None,
         }

@@ -20,9 +20,10 @@ use crate::db;
 use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
 use crate::handler::Ctx;
+use crate::http::Media;
 use crate::http::listener::{self, Job, Limits};
 use crate::http::{ApiRequest, ApiResponse, ListenerKind, tls};
-use crate::routes::{self, Access, Params, Produces, RouteHandler, Service, service_of};
+use crate::routes::{self, Access, Consumes, Params, Produces, RouteHandler, Service, service_of};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -298,7 +299,7 @@ impl Worker {
 
     fn dispatch(&mut self, request: &ApiRequest, service: Service) -> ApiResult<ApiResponse> {
         let (route, params) = routes::find(api::table(), service, request.method, &request.path)?;
-        negotiate(request, route.produces)?;
+        negotiate(request, route.produces, route.consumes)?;
         self.run_handler(request, route.access, params, route.handler)
     }
 
@@ -556,33 +557,50 @@ fn raise_open_files_limit() {
     }
 }
 
-/// 406 unless the client accepts JSON (for routes that answer JSON); 415
-/// for a body that is not JSON.
-fn negotiate(request: &ApiRequest, produces: Produces) -> ApiResult<()> {
-    if let (Produces::Json, Some(accept)) = (produces, request.accept.as_deref()) {
-        let acceptable = accept.split(',').any(|range| {
-            let media = range.split(';').next().unwrap_or("").trim();
-            media.eq_ignore_ascii_case("application/json")
-                || media == "*/*"
-                || media.eq_ignore_ascii_case("application/*")
-        });
-        if !acceptable && !accept.trim().is_empty() {
-            return Err(ApiError::NotAcceptable);
+/// 406 unless the client's `Accept` allows what the route answers (JSON,
+/// or its own media type; a missing or empty `Accept` allows anything); 415
+/// for a body not of the type the route takes.
+fn negotiate(request: &ApiRequest, produces: Produces, consumes: Consumes) -> ApiResult<()> {
+    if let Some(accept) = request.accept.as_deref().filter(|a| !a.trim().is_empty()) {
+        let acceptable = match produces {
+            Produces::Json => JSON.matches(accept),
+            Produces::Document => true,
+            Produces::Media(media) => media.matches(accept),
+        };
+        if !acceptable {
+            let answered = match produces {
+                Produces::Media(media) => media.content_type,
+                _ => JSON.content_type,
+            };
+            return Err(ApiError::NotAcceptable(answered));
         }
     }
     let has_body = !request.body.iter().all(u8::is_ascii_whitespace);
     if has_body {
-        let is_json = request
+        let taken = match consumes {
+            Consumes::Json => &JSON,
+            Consumes::Media(media) => media,
+        };
+        let declared = request
             .content_type
             .as_deref()
             .and_then(|value| value.split(';').next())
-            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            .map(str::trim)
+            .unwrap_or("");
+        // a body's type is one type, never a range
+        if declared.contains('*') || !taken.matches(declared) {
+            return Err(ApiError::UnsupportedMediaType(taken.content_type));
         }
     }
     Ok(())
 }
+
+/// JSON, as `negotiate` checks it: an `Accept` of `application/json`,
+/// `application/*` or `*/*`; a body of `application/json`.
+const JSON: Media = Media {
+    content_type: "application/json",
+    accepts: &["application/json", "application/*", "*/*"],
+};
 
 /// The path as it may be logged: token secrets in it are masked.
 fn loggable_path(path: &str) -> String {
@@ -608,27 +626,60 @@ mod tests {
 
     #[test]
     fn accept_must_allow_json() {
-        assert!(negotiate(&request(None, None, b""), Produces::Json).is_ok());
-        assert!(negotiate(&request(Some("*/*"), None, b""), Produces::Json).is_ok());
+        assert!(negotiate(&request(None, None, b""), Produces::Json, Consumes::Json).is_ok());
+        assert!(
+            negotiate(
+                &request(Some("*/*"), None, b""),
+                Produces::Json,
+                Consumes::Json
+            )
+            .is_ok()
+        );
         assert!(
             negotiate(
                 &request(Some("text/html, application/json;q=0.9"), None, b""),
-                Produces::Json
+                Produces::Json,
+                Consumes::Json
             )
             .is_ok()
         );
         assert_eq!(
-            negotiate(&request(Some("text/html"), None, b""), Produces::Json),
-            Err(ApiError::NotAcceptable)
+            negotiate(
+                &request(Some("text/html"), None, b""),
+                Produces::Json,
+                Consumes::Json
+            ),
+            Err(ApiError::NotAcceptable("application/json"))
         );
     }
 
     #[test]
     fn console_pages_serve_any_accept() {
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
-        assert!(negotiate(&request(Some("text/html"), None, b""), Produces::Document).is_ok());
-        assert!(negotiate(&request(Some("text/css"), None, b""), Produces::Document).is_ok());
-        assert!(negotiate(&request(Some(browser), None, b""), Produces::Document).is_ok());
+        assert!(
+            negotiate(
+                &request(Some("text/html"), None, b""),
+                Produces::Document,
+                Consumes::Json
+            )
+            .is_ok()
+        );
+        assert!(
+            negotiate(
+                &request(Some("text/css"), None, b""),
+                Produces::Document,
+                Consumes::Json
+            )
+            .is_ok()
+        );
+        assert!(
+            negotiate(
+                &request(Some(browser), None, b""),
+                Produces::Document,
+                Consumes::Json
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -636,21 +687,31 @@ mod tests {
         assert!(
             negotiate(
                 &request(None, Some("application/json; charset=utf-8"), b"{}"),
-                Produces::Json
+                Produces::Json,
+                Consumes::Json
             )
             .is_ok()
         );
         assert!(
-            negotiate(&request(None, Some("text/plain"), b""), Produces::Json).is_ok(),
+            negotiate(
+                &request(None, Some("text/plain"), b""),
+                Produces::Json,
+                Consumes::Json
+            )
+            .is_ok(),
             "no body, no check"
         );
         assert_eq!(
-            negotiate(&request(None, Some("text/plain"), b"{}"), Produces::Json),
-            Err(ApiError::UnsupportedMediaType)
+            negotiate(
+                &request(None, Some("text/plain"), b"{}"),
+                Produces::Json,
+                Consumes::Json
+            ),
+            Err(ApiError::UnsupportedMediaType("application/json"))
         );
         assert_eq!(
-            negotiate(&request(None, None, b"{}"), Produces::Json),
-            Err(ApiError::UnsupportedMediaType)
+            negotiate(&request(None, None, b"{}"), Produces::Json, Consumes::Json),
+            Err(ApiError::UnsupportedMediaType("application/json"))
         );
     }
 

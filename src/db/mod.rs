@@ -3,6 +3,7 @@
 
 pub mod list;
 pub mod search;
+pub mod stream;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};

@@ -238,25 +238,47 @@ fn describe(kind: ListenerKind, raw: &tiny_http::Request) -> ApiRequest {
 
 /// Writes a response; runs on the connection's thread, never on the worker.
 pub fn respond(raw: tiny_http::Request, response: ApiResponse) {
-    // the length is known: Content-Length, never chunks (tiny_http chunks
-    // bodies over 32 KiB, a page of users, in many small writes)
-    let mut out = tiny_http::Response::from_data(response.body)
-        .with_status_code(response.status)
-        .with_chunked_threshold(usize::MAX);
+    let ApiResponse {
+        status,
+        headers,
+        body,
+        stream,
+    } = response;
     // JSON unless the response names its own type (see `ApiResponse::document`)
-    let typed = response
-        .headers
+    let typed = headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
-    if response.status != 204 && !typed {
-        out.add_header(static_header("Content-Type", "application/json"));
+    let mut fields = Vec::with_capacity(headers.len() + 1);
+    if status != 204 && !typed {
+        fields.push(static_header("Content-Type", "application/json"));
     }
-    for (name, value) in response.headers {
+    for (name, value) in headers {
         if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            out.add_header(header);
+            fields.push(header);
         }
     }
-    if let Err(error) = raw.respond(out) {
+    let written = match stream {
+        // read as it is written, in chunks: its length is not known
+        Some(super::BodyStream(reader)) => raw.respond(tiny_http::Response::new(
+            tiny_http::StatusCode(status),
+            fields,
+            reader,
+            None,
+            None,
+        )),
+        // the length is known: Content-Length, never chunks (tiny_http chunks
+        // bodies over 32 KiB, a page of users, in many small writes)
+        None => {
+            let mut out = tiny_http::Response::from_data(body)
+                .with_status_code(status)
+                .with_chunked_threshold(usize::MAX);
+            for field in fields {
+                out.add_header(field);
+            }
+            raw.respond(out)
+        }
+    };
+    if let Err(error) = written {
         log::debug!("response not delivered: {error}");
     }
 }
@@ -297,5 +319,158 @@ mod tests {
             socket.write_timeout().expect("sndtimeo"),
             Some(Duration::from_secs(7))
         );
+    }
+
+    /// A body read from `chunks`, then failing when `fail` (for patch 11).
+    struct Scripted {
+        chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+        fail: bool,
+    }
+
+    impl std::io::Read for Scripted {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    out[..chunk.len()].copy_from_slice(&chunk);
+                    Ok(chunk.len())
+                }
+                Err(_) if self.fail => Err(std::io::Error::other("the database went away")),
+                Err(_) => Ok(0),
+            }
+        }
+    }
+
+    /// A server answering every request with a streamed body read from the
+    /// chunks sent on the returned channel's receivers, one per request.
+    fn streaming_server(
+        fail: bool,
+    ) -> (
+        std::net::SocketAddr,
+        std::sync::mpsc::Receiver<std::sync::mpsc::Sender<Vec<u8>>>,
+        tiny_http::Server,
+    ) {
+        let limits = Limits {
+            max_body_bytes: 1024,
+            body_timeout: Duration::from_secs(5),
+            socket_timeout: Duration::from_secs(5),
+        };
+        let listener = bind("127.0.0.1:0", &limits).expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (senders_tx, senders) = mpsc::channel();
+        let senders_tx = std::sync::Mutex::new(senders_tx);
+        let handler: tiny_http::Handler = Arc::new(move |raw| {
+            let (chunks_tx, chunks) = mpsc::channel();
+            senders_tx.lock().expect("lock").send(chunks_tx).ok();
+            respond(
+                raw,
+                ApiResponse::streamed("text/csv", Scripted { chunks, fail }),
+            );
+        });
+        let server =
+            tiny_http::Server::from_listener_with_handler(listener, None, handler).expect("server");
+        (address, senders, server)
+    }
+
+    fn read_some(stream: &mut std::net::TcpStream, until: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !seen.windows(until.len()).any(|w| w == until) {
+            let count = stream.read(&mut buffer).expect("read");
+            assert!(
+                count > 0,
+                "closed before {until:?}: {:?}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buffer[..count]);
+        }
+        seen
+    }
+
+    /// Patch 11: an HTTP/1.0 client gets a streamed body as it is read (it
+    /// was read whole first), without a length, ended by the connection.
+    #[test]
+    fn a_streamed_body_reaches_an_http_1_0_client_as_it_is_read() {
+        use std::io::{Read, Write};
+        let (address, senders, _server) = streaming_server(false);
+        let mut client = std::net::TcpStream::connect(address).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        client
+            .write_all(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .expect("request");
+        let chunks = senders.recv().expect("the handler ran");
+        chunks.send(b"first,".to_vec()).expect("send");
+        // the first bytes arrive while the body is not finished
+        let head = read_some(&mut client, b"first,");
+        let head = String::from_utf8_lossy(&head).to_string();
+        assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+        assert!(head.contains("Connection: close"), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("content-length"),
+            "{head}"
+        );
+        chunks.send(b"second".to_vec()).expect("send");
+        drop(chunks);
+        let mut rest = Vec::new();
+        client
+            .read_to_end(&mut rest)
+            .expect("the connection ends the body");
+        assert_eq!(rest, b"second");
+    }
+
+    /// Patch 11: a streamed body whose reading fails midway is cut short
+    /// (no last chunk) and its connection closed, instead of ending as if
+    /// whole.
+    #[test]
+    fn a_streamed_body_that_fails_midway_is_cut_and_its_connection_closed() {
+        use std::io::{Read, Write};
+        let (address, senders, _server) = streaming_server(true);
+        let mut client = std::net::TcpStream::connect(address).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("request");
+        let chunks = senders.recv().expect("the handler ran");
+        chunks.send(b"partial".to_vec()).expect("send");
+        read_some(&mut client, b"partial");
+        drop(chunks);
+        let mut rest = Vec::new();
+        client
+            .read_to_end(&mut rest)
+            .expect("closed, not left waiting");
+        assert!(
+            !String::from_utf8_lossy(&rest).contains("0\r\n\r\n"),
+            "the body must not look whole: {rest:?}"
+        );
+    }
+
+    /// A streamed body to an HTTP/1.1 client: chunks, then the last one,
+    /// and the connection stays open for the next request.
+    #[test]
+    fn a_streamed_body_is_chunked_for_http_1_1_and_keeps_the_connection() {
+        use std::io::Write;
+        let (address, senders, _server) = streaming_server(false);
+        let mut client = std::net::TcpStream::connect(address).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        for round in 0..2 {
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("request");
+            let chunks = senders.recv().expect("the handler ran");
+            chunks
+                .send(format!("round {round}").into_bytes())
+                .expect("send");
+            drop(chunks);
+            let answer = read_some(&mut client, b"0\r\n\r\n");
+            let answer = String::from_utf8_lossy(&answer).to_string();
+            assert!(answer.contains("Transfer-Encoding: chunked"), "{answer}");
+            assert!(answer.contains(&format!("round {round}")), "{answer}");
+        }
     }
 }

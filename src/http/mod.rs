@@ -6,6 +6,7 @@ pub mod json;
 pub mod listener;
 pub mod tls;
 
+use std::io::Read;
 use std::net::IpAddr;
 
 /// Which listener a request came in on; it decides the scheme of the links
@@ -133,12 +134,47 @@ fn is_sane_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
 }
 
+/// A body type other than JSON a route answers or takes (CSV): its
+/// `Content-Type`, and the media ranges of an `Accept` (or the types of a
+/// request body) it goes with. A missing `Accept` is taken as `*/*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Media {
+    pub content_type: &'static str,
+    /// lowercase, without parameters: `text/csv`, `text/*`, `*/*`
+    pub accepts: &'static [&'static str],
+}
+
+impl Media {
+    /// Whether an `Accept` value (or a body's `Content-Type`) names one of
+    /// `accepts`. Parameters (`q=`, `charset=`) are not weighed.
+    pub fn matches(&self, header: &str) -> bool {
+        header.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or("").trim();
+            self.accepts
+                .iter()
+                .any(|accepted| media.eq_ignore_ascii_case(accepted))
+        })
+    }
+}
+
+/// A response body written as it is read, on the connection's thread, after
+/// the worker has moved on: sent in chunks, never held whole in memory.
+pub struct BodyStream(pub Box<dyn Read + Send>);
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("BodyStream")
+    }
+}
+
 /// A response ready to be written.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ApiResponse {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// When set, the body instead of `body` (see `ApiResponse::streamed`).
+    pub stream: Option<BodyStream>,
 }
 
 impl ApiResponse {
@@ -147,6 +183,7 @@ impl ApiResponse {
             status,
             headers: Vec::new(),
             body: serde_json::to_vec(value).unwrap_or_default(),
+            stream: None,
         }
     }
 
@@ -155,6 +192,7 @@ impl ApiResponse {
             status,
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 
@@ -163,6 +201,7 @@ impl ApiResponse {
             status: 204,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
         }
     }
 
@@ -173,6 +212,31 @@ impl ApiResponse {
             status,
             headers: vec![("Content-Type", content_type.to_string())],
             body,
+            stream: None,
+        }
+    }
+
+    /// A 200 whose body is read from `body` as it is sent (an export): it
+    /// carries its own `Content-Type`.
+    pub fn streamed(content_type: &'static str, body: impl Read + Send + 'static) -> ApiResponse {
+        ApiResponse {
+            status: 200,
+            headers: vec![("Content-Type", content_type.to_string())],
+            body: Vec::new(),
+            stream: Some(BodyStream(Box::new(body))),
+        }
+    }
+
+    /// The whole body, a stream read to its end (tests and the in-process
+    /// dispatcher; the server writes a stream as it reads it).
+    pub fn into_body(self) -> std::io::Result<Vec<u8>> {
+        match self.stream {
+            None => Ok(self.body),
+            Some(BodyStream(mut reader)) => {
+                let mut body = self.body;
+                reader.read_to_end(&mut body)?;
+                Ok(body)
+            }
         }
     }
 

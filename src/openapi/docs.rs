@@ -214,6 +214,16 @@ const TOKEN_SCOPE: Param = Param::text(
     "An ACL the token must grant (403 otherwise), such as `confd.users.read`.",
 );
 
+const CALL_LOGS_START: Param = Param::text(
+    "start_date",
+    "Only records from this time on, `YYYY-MM-DDTHH:MM:SS`; needs `end_date`.",
+);
+
+const CALL_LOGS_END: Param = Param::text(
+    "end_date",
+    "Only records up to this time, included, `YYYY-MM-DDTHH:MM:SS`; needs `start_date`.",
+);
+
 /// Path parameters no resource declares (a resource's comes with it).
 pub static PATH_PARAMS: &[Param] = &[
     Param::text("token", "The token."),
@@ -661,6 +671,58 @@ pub static DOCS: &[Doc] = &[
         .errors(&[(404, "Not the shape of a token")]),
     Doc::new(Get, "/0.1/backends", "backends", "List the token backends")
         .replies(Reply::Shape(200, "BackendList")),
+    Doc::new(
+        Get,
+        "/1.1/call_logs",
+        "call_logs",
+        "Export call logs as CSV",
+    )
+    .explain(
+        "A CSV (`xivo-call-logs.csv`, sent as it is read) of `Call Date,Caller,Called,\
+             Period,user Field`: the date as `YYYY-MM-DDTHH:MM:SS` (with `.ffffff` when it \
+             has microseconds), the caller as `name (number)`, the number called, the \
+             duration in whole seconds, the user field; in time order. Answers an `Accept` \
+             of `text/csv`, `text/*` or `*/*` (or none); errors are JSON.",
+    )
+    .query(&[CALL_LOGS_START, CALL_LOGS_END])
+    .replies(Reply::Shape(200, "CallLogCsv"))
+    .errors(&[
+        (
+            400,
+            "Only one of start_date and end_date, or one not a date and time",
+        ),
+        (406, "The Accept header excludes CSV"),
+    ]),
+    Doc::new(
+        Post,
+        "/1.1/call_logs",
+        "call_logs",
+        "Load call logs from CSV",
+    )
+    .explain(
+        "Loads the records of a CSV in the export's format (`Content-Type: text/csv`): a \
+             header naming the columns (`Call Date` and `Period` needed), then one record a \
+             line. All or nothing: a bad record is a 400 naming its line. For files larger \
+             than the body limit, `xivo-confd call-logs import FILE`.",
+    )
+    .body(Schema::Named("CallLogCsv"))
+    .replies(Reply::Shape(201, "CallLogsLoaded"))
+    .errors(&[(415, "A body not sent as text/csv")]),
+    Doc::new(
+        Get,
+        "/1.1/configuration/live_reload",
+        "configuration",
+        "Whether live reload is on",
+    )
+    .replies(Reply::Shape(200, "LiveReload")),
+    Doc::new(
+        Put,
+        "/1.1/configuration/live_reload",
+        "configuration",
+        "Turn live reload on or off",
+    )
+    .explain("Whether the CTI server reloads its configuration as it changes.")
+    .body(Schema::Named("LiveReloadRequest")),
     Doc::new(Get, "/1.1/api/api.json", "api", "This description")
         .replies(Reply::Shape(200, "ApiDescription")),
     Doc::new(Get, "/0.1/api/api.json", "api", "This description")
@@ -926,6 +988,41 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
         json!({
             "type": "object",
             "properties": {"data": {"type": "array", "items": {"type": "string", "enum": BACKENDS}}},
+        })
+    }),
+    ("CallLogCsv", |_| {
+        json!({
+            "type": "string",
+            "description": "CSV: a header line, then one record a line (CRLF), fields quoted \
+                when they hold a comma, a quote or a line break.",
+            "example": "Call Date,Caller,Called,Period,user Field\r\n\
+                2013-01-29T08:46:20,Alice (1001),1002,12,\r\n",
+        })
+    }),
+    ("CallLogsLoaded", |_| {
+        json!({
+            "type": "object",
+            "properties": {"created": {"type": "integer", "minimum": 0,
+                                       "description": "How many records were loaded."}},
+        })
+    }),
+    ("LiveReload", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "links": {"type": "array", "items": {"$ref": "#/definitions/Link"}, "maxItems": 0},
+            },
+        })
+    }),
+    ("LiveReloadRequest", |_| {
+        json!({
+            "type": "object",
+            "required": ["enabled"],
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "links": {"type": "array", "readOnly": true, "description": "Ignored."},
+            },
         })
     }),
     (

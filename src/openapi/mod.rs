@@ -22,8 +22,9 @@ use crate::http::{ApiResponse, Method};
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::fields::{Field, Kind};
 use crate::resources::resource::{Op, Resource};
-use crate::resources::{ASSOCIATIONS, RESOURCES};
-use crate::routes::{self, Access, Declared, Route, Service};
+use crate::resources::sub_object::{SubObject, SubObjectOp};
+use crate::resources::{ASSOCIATIONS, RESOURCES, SUB_OBJECTS};
+use crate::routes::{self, Access, Consumes, Declared, Produces, Route, Service};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -110,6 +111,8 @@ pub enum Schema {
     AssociationUpdate(&'static Association),
     /// A definition from `docs::SHAPES`.
     Named(&'static str),
+    /// A part of an owner (`SubObject`): its fields.
+    SubObject(&'static SubObject),
 }
 
 /// What a route answers when it succeeds.
@@ -129,6 +132,8 @@ pub enum Reply {
     Pair(u16, &'static Association),
     /// 200 `{"total": N, "items": [pairs]}`.
     Pairs(&'static Association),
+    /// 200 with a part of an owner (`SubObject`).
+    SubObject(&'static SubObject),
     /// A page or file of the console: not part of the API description.
     Page,
 }
@@ -382,6 +387,23 @@ fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
                 _ => {}
             }
             doc
+        }
+        Declared::SubObject(part, op) => {
+            let owner = part.owner.name;
+            let doc = Doc::new(method, path, part.owner.tag, "").explain(part.doc);
+            match op {
+                SubObjectOp::Read => Doc {
+                    summary: text(format!("The {owner}'s {}", part.path)),
+                    ..doc.replies(Reply::SubObject(part))
+                },
+                SubObjectOp::Update => Doc {
+                    summary: text(format!("Change the {owner}'s {}", part.path)),
+                    ..doc.body(Schema::SubObject(part)).errors(&[(
+                        400,
+                        "A value of the wrong type, naming nothing, or refused by the rules",
+                    )])
+                },
+            }
         }
     }
 }
@@ -641,6 +663,13 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
         "parameters": parameters,
         "responses": responses,
     });
+    // what differs from the document's JSON, from the route table
+    if let Produces::Media(media) = route.produces {
+        operation["produces"] = json!([media.content_type, "application/json"]);
+    }
+    if let Consumes::Media(media) = route.consumes {
+        operation["consumes"] = json!([media.content_type]);
+    }
     if !description.is_empty() {
         operation["description"] = Value::String(description);
     }
@@ -752,6 +781,7 @@ fn body_schema(body: Schema) -> Value {
             reference(&format!("{}Request", association.name))
         }
         Schema::AssociationUpdate(association) => reference(&format!("{}Update", association.name)),
+        Schema::SubObject(part) => reference(part.name),
     }
 }
 
@@ -789,6 +819,10 @@ fn success_response(reply: Reply) -> (u16, Value) {
         Reply::Pairs(association) => (
             200,
             json!({"description": "The list", "schema": reference(&format!("{}Items", association.name))}),
+        ),
+        Reply::SubObject(part) => (
+            200,
+            json!({"description": "The object", "schema": reference(part.name)}),
         ),
     }
 }
@@ -832,6 +866,9 @@ fn definition(name: &str, conn: &Connection, config: &Config) -> ApiResult<Optio
         if let Some(definition) = association_definition(association, name) {
             return Ok(Some(definition));
         }
+    }
+    if let Some(part) = SUB_OBJECTS.iter().find(|part| part.name == name) {
+        return Ok(Some(sub_object_definition(part)));
     }
     for model in models() {
         if model.resource.name == name {
@@ -911,6 +948,26 @@ fn association_definition(association: &Association, name: &str) -> Option<Value
         return Some(json!({"type": "object", "properties": properties}));
     }
     None
+}
+
+/// `UserCtiProfile`: the owner's id, the fields, the links.
+fn sub_object_definition(part: &SubObject) -> Value {
+    let mut properties = Map::new();
+    let mut owner =
+        json!({"type": "integer", "description": format!("The {}'s id.", part.owner.name)});
+    owner["readOnly"] = Value::Bool(true);
+    properties.insert(part.owner_key.into(), owner);
+    for column in part.columns {
+        properties.insert(
+            column.field.name.into(),
+            field_schema(&column.field, None, None),
+        );
+    }
+    let mut links = read_only_schema("links");
+    links["description"] =
+        Value::from("To what a field names (when it names something), then to the owner.");
+    properties.insert("links".into(), links);
+    json!({"type": "object", "properties": properties})
 }
 
 fn model_definition(model: &Model, conn: &Connection, config: &Config) -> ApiResult<Value> {

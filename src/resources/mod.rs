@@ -5,9 +5,12 @@
 
 pub mod agents;
 pub mod association;
+pub mod call_logs;
 pub mod callfilters;
 pub mod conferences;
+pub mod configuration;
 pub mod contexts;
+pub mod cti_profiles;
 pub mod endpoints;
 pub mod extensions;
 pub mod fields;
@@ -20,6 +23,7 @@ pub mod queues;
 pub mod resource;
 #[cfg(test)]
 mod search_index_tests;
+pub mod sub_object;
 #[cfg(test)]
 mod test_data;
 pub mod user_lines;
@@ -34,6 +38,7 @@ use resource::Resource;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Value, json};
+use sub_object::SubObject;
 
 pub use crate::handler::Ctx;
 
@@ -55,6 +60,7 @@ pub static RESOURCES: &[&Resource] = &[
     &conferences::CONFERENCES,
     &pagings::PAGINGS,
     &callfilters::CALLFILTERS,
+    &cti_profiles::CTI_PROFILES,
     &funckeys::TEMPLATES,
 ];
 
@@ -72,6 +78,9 @@ pub static ASSOCIATIONS: &[&Association] = &[
     &conferences::CONFERENCE_EXTENSIONS,
     &funckeys::USER_TEMPLATE,
 ];
+
+/// Every part of an owner with a path of its own (`sub_object`).
+pub static SUB_OBJECTS: &[&SubObject] = &[&cti_profiles::USER_CTI];
 
 /// How a path names one object: by numeric id or by uuid.
 #[derive(Debug, Clone, PartialEq)]

@@ -503,14 +503,31 @@ impl Request {
             response
         };
 
-        let written = Self::ignore_client_closing_errors(response.raw_print(
+        // xivo-confd patch 11: a body that ends with the connection, or that
+        // could not be read to its end (then cut short), closes it
+        let printed = response.print(
             writer.by_ref(),
             self.http_version.clone(),
             &self.headers,
             do_not_send_body,
             None,
-        ))
+        );
+        let closes = matches!(
+            printed,
+            Ok(crate::response::Ending::Close) | Err(crate::response::PrintError::Read(_))
+        );
+        let written = Self::ignore_client_closing_errors(
+            printed
+                .map(|_| ())
+                .map_err(crate::response::PrintError::into_io),
+        )
         .and_then(|()| Self::ignore_client_closing_errors(writer.flush()));
+        if closes {
+            self.closes_connection = true;
+            if let Some(flag) = &self.close_requested {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
 
         // xivo-confd patch 9: the rest of an abandoned body is not drained
         // (which would wait for a client that stalled): reads now end at once

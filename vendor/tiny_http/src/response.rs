@@ -71,6 +71,86 @@ impl FromStr for TransferEncoding {
 }
 
 /// Builds a Date: header with the current date.
+/// xivo-confd patch 11: whether the connection may carry another request
+/// after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    KeepOpen,
+    /// the body's end is the connection's end
+    Close,
+}
+
+/// xivo-confd patch 11: why a response could not be written whole.
+#[derive(Debug)]
+pub(crate) enum PrintError {
+    /// writing to the client failed
+    Write(io::Error),
+    /// reading the body failed: what was sent is incomplete
+    Read(io::Error),
+}
+
+impl PrintError {
+    pub(crate) fn into_io(self) -> io::Error {
+        match self {
+            PrintError::Write(error) | PrintError::Read(error) => error,
+        }
+    }
+}
+
+/// `io::copy`, telling a read error from a write error; `flush_each`: each
+/// piece read goes out at once (a stream's, so the client gets the body as
+/// it is made, not when buffers fill).
+fn copy_body<R: Read + ?Sized, W: Write>(
+    reader: &mut R,
+    writer: &mut W,
+    flush_each: bool,
+) -> Result<(), PrintError> {
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let count = match reader.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(count) => count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(PrintError::Read(error)),
+        };
+        writer
+            .write_all(&buffer[..count])
+            .map_err(PrintError::Write)?;
+        if flush_each {
+            writer.flush().map_err(PrintError::Write)?;
+        }
+    }
+}
+
+/// A writer whose writes can be made to fail (see `Response::print`), and
+/// that passes each write on at once when `flush_writes` (a stream's
+/// chunks: the encoder's own flush does not flush what it writes to).
+struct Cuttable<W: Write> {
+    inner: W,
+    cut: std::rc::Rc<std::cell::Cell<bool>>,
+    flush_writes: bool,
+}
+
+impl<W: Write> Write for Cuttable<W> {
+    fn write(&mut self, data: &[u8]) -> IoResult<usize> {
+        if self.cut.get() {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the body was cut"));
+        }
+        let written = self.inner.write(data)?;
+        if self.flush_writes {
+            self.inner.flush()?;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        if self.cut.get() {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the body was cut"));
+        }
+        self.inner.flush()
+    }
+}
+
 fn build_date_header() -> Header {
     let d = HttpDate::from(SystemTime::now());
     Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
@@ -345,13 +425,37 @@ where
     ///
     /// Note: does not flush the writer.
     pub fn raw_print<W: Write>(
+        self,
+        writer: W,
+        http_version: HTTPVersion,
+        request_headers: &[Header],
+        do_not_send_body: bool,
+        upgrade: Option<&str>,
+    ) -> IoResult<()> {
+        self.print(
+            writer,
+            http_version,
+            request_headers,
+            do_not_send_body,
+            upgrade,
+        )
+        .map(|_| ())
+        .map_err(PrintError::into_io)
+    }
+
+    /// xivo-confd patch 11: `raw_print`, saying whether the connection must
+    /// close after it (a body of unknown length sent without chunks ends
+    /// with the connection) and telling a failure to read the body from a
+    /// failure to write: then the body was cut short on purpose (no last
+    /// chunk), and the connection must close for the client to see it.
+    pub(crate) fn print<W: Write>(
         mut self,
         mut writer: W,
         http_version: HTTPVersion,
         request_headers: &[Header],
         do_not_send_body: bool,
         upgrade: Option<&str>,
-    ) -> IoResult<()> {
+    ) -> Result<Ending, PrintError> {
         let mut transfer_encoding = Some(choose_transfer_encoding(
             self.status_code,
             request_headers,
@@ -387,20 +491,18 @@ where
             transfer_encoding = None;
         }
 
-        // if the transfer encoding is identity, the content length must be known ; therefore if
-        // we don't know it, we buffer the entire response first here
-        // while this is an expensive operation, it is only ever needed for clients using HTTP 1.0
-        let (mut reader, data_length): (Box<dyn Read>, _) =
-            match (self.data_length, transfer_encoding) {
-                (Some(l), _) => (Box::new(self.reader), Some(l)),
-                (None, Some(TransferEncoding::Identity)) => {
-                    let mut buf = Vec::new();
-                    self.reader.read_to_end(&mut buf)?;
-                    let l = buf.len();
-                    (Box::new(Cursor::new(buf)), Some(l))
-                }
-                _ => (Box::new(self.reader), None),
-            };
+        // xivo-confd patch 11: a body of unknown length sent without chunks
+        // (an HTTP/1.0 client) was read whole into memory first, to know its
+        // length; it is now sent as it is read, and the connection closes
+        // after it, which is how the client knows where it ends
+        let mut ending = Ending::KeepOpen;
+        let data_length = self.data_length;
+        if data_length.is_none() && matches!(transfer_encoding, Some(TransferEncoding::Identity))
+        {
+            ending = Ending::Close;
+            self = self.with_connection_close();
+        }
+        let mut reader = self.reader;
 
         // checking whether to ignore the body of the response
         let do_not_send_body = do_not_send_body
@@ -417,16 +519,15 @@ where
                 .push(Header::from_bytes(&b"Transfer-Encoding"[..], &b"chunked"[..]).unwrap()),
 
             Some(TransferEncoding::Identity) => {
-                assert!(data_length.is_some());
-                let data_length = data_length.unwrap();
-
-                self.headers.push(
-                    Header::from_bytes(
-                        &b"Content-Length"[..],
-                        format!("{}", data_length).as_bytes(),
+                if let Some(data_length) = data_length {
+                    self.headers.push(
+                        Header::from_bytes(
+                            &b"Content-Length"[..],
+                            format!("{}", data_length).as_bytes(),
+                        )
+                        .unwrap(),
                     )
-                    .unwrap(),
-                )
+                }
             }
 
             _ => (),
@@ -438,7 +539,8 @@ where
             &http_version,
             &self.status_code,
             &self.headers,
-        )?;
+        )
+        .map_err(PrintError::Write)?;
 
         // sending the body
         if !do_not_send_body {
@@ -446,16 +548,27 @@ where
                 Some(TransferEncoding::Chunked) => {
                     use chunked_transfer::Encoder;
 
-                    let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
+                    // xivo-confd patch 11: the encoder writes the last chunk
+                    // when dropped, which made a body whose reading failed
+                    // midway look whole; once cut, its writes go nowhere
+                    let cut = std::rc::Rc::new(std::cell::Cell::new(false));
+                    let mut encoder = Encoder::new(Cuttable {
+                        inner: writer.by_ref(),
+                        cut: cut.clone(),
+                        flush_writes: data_length.is_none(),
+                    });
+                    if let Err(error) = copy_body(&mut reader, &mut encoder, data_length.is_none())
+                    {
+                        if let PrintError::Read(_) = error {
+                            cut.set(true);
+                        }
+                        return Err(error);
+                    }
                 }
 
                 Some(TransferEncoding::Identity) => {
-                    assert!(data_length.is_some());
-                    let data_length = data_length.unwrap();
-
-                    if data_length >= 1 {
-                        io::copy(&mut reader, &mut writer)?;
+                    if data_length != Some(0) {
+                        copy_body(&mut reader, &mut writer, data_length.is_none())?;
                     }
                 }
 
@@ -463,7 +576,7 @@ where
             }
         }
 
-        Ok(())
+        Ok(ending)
     }
 
     /// Retrieves the current value of the `Response` status code
