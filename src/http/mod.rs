@@ -295,7 +295,20 @@ pub fn split_target(target: &str) -> (String, Vec<(String, String)>) {
             None => (percent_decode(pair, true), String::new()),
         })
         .collect();
-    (percent_decode(path, false), params)
+    (unrepeat_base_url(percent_decode(path, false)), params)
+}
+
+/// The 15.20 stock client's `call_logs.list` joins its base URL twice
+/// (`/1.1/https://host:9486/1.1/call_logs`, a 404 on the reference): such a
+/// path is read as the one it means. Only that shape: `/1.1/`, a scheme,
+/// a host, then a path under `/1.1/`.
+fn unrepeat_base_url(path: String) -> String {
+    let repeated = ["http://", "https://"].iter().find_map(|scheme| {
+        let rest = path.strip_prefix("/1.1/")?.strip_prefix(scheme)?;
+        let inner = &rest[rest.find('/')?..];
+        inner.starts_with("/1.1/").then(|| inner.to_string())
+    });
+    repeated.unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -314,6 +327,28 @@ mod tests {
                 ("q".to_string(), "é".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn a_base_url_joined_twice_reads_as_the_path_it_means() {
+        let (path, query) = split_target(
+            "/1.1/https://127.0.0.1:9486/1.1/call_logs?start_date=2013-01-29T00:00:00",
+        );
+        assert_eq!(path, "/1.1/call_logs");
+        assert_eq!(query[0].0, "start_date");
+        assert_eq!(
+            split_target("/1.1/http://pbx/1.1/users/1/cti").0,
+            "/1.1/users/1/cti"
+        );
+        for kept in [
+            "/1.1/https://pbx/2.0/users",
+            "/1.1/ftp://pbx/1.1/users",
+            "/1.1/https:/pbx/1.1/users",
+            "/0.1/https://pbx/1.1/users",
+            "/1.1/users/https://pbx/1.1/users",
+        ] {
+            assert_eq!(split_target(kept).0, kept);
+        }
     }
 
     #[test]
