@@ -235,3 +235,53 @@ print(json.dumps({"ok": True, "total": body["total"]}))
         "{stdout}"
     );
 }
+
+/// The 15.20 stock client's cti_profiles, users(u).get_cti_profile /
+/// add_cti_profile / disable_cti_profile, configuration.live_reload and
+/// call_logs.list calls, as it sends them (tests/clients/stock_client_cti.py).
+#[test]
+fn the_stock_clients_cti_call_log_and_live_reload_calls_work() {
+    let server = TestServer::start();
+    let calls = server.dir.join("calls.csv");
+    std::fs::write(
+        &calls,
+        "Call Date,Caller,Called,Period,user Field\r\n\
+         2013-01-29T08:46:20,Alice (1001),1002,12,\r\n\
+         2013-01-30T09:00:00,Bob (1003),,3,vip\r\n",
+    )
+    .expect("calls");
+    server.cli(&["call-logs", "import", calls.to_str().expect("utf8 path")]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/stock_client_cti.py");
+    let (host, port) = server.https.rsplit_once(':').expect("host:port");
+    let output = run(
+        "python3",
+        &[
+            script.to_str().expect("utf8 path"),
+            host,
+            port,
+            ADMIN,
+            ADMIN_PASSWORD,
+        ],
+    );
+    assert!(output.status.success(), "script: {}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = json(stdout.lines().last().unwrap_or_default());
+    assert_eq!(summary["ok"], true, "{stdout}");
+    assert_eq!(
+        summary["call_logs"],
+        serde_json::json!([
+            "2013-01-29T08:46:20,Alice (1001),1002,12,",
+            "2013-01-30T09:00:00,Bob (1003),,3,vip"
+        ])
+    );
+    assert_eq!(
+        summary["period"],
+        serde_json::json!(["2013-01-30T09:00:00,Bob (1003),,3,vip"])
+    );
+    // the export was asked for at the URL that client builds
+    let log = server.log();
+    assert!(
+        log.contains("GET /1.1/call_logs 200"),
+        "the doubled URL was served as /1.1/call_logs:\n{log}"
+    );
+}

@@ -106,3 +106,66 @@ fn needs_credentials_to_enable(conn: &Connection, user: i64, values: &Values) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(name: &str) -> Connection {
+        let dir = std::env::temp_dir().join(format!("xivo-cti-{}-{name}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conn = crate::db::open(&dir.join("cti.db")).expect("database");
+        conn.execute_batch(
+            "INSERT INTO users (id, uuid, firstname) VALUES (1, 'u1', 'Bare');
+             INSERT INTO users (id, uuid, firstname, username, password_hash)
+                 VALUES (2, 'u2', 'Ready', 'ready', 'a-hash');",
+        )
+        .expect("users");
+        conn
+    }
+
+    fn settings(conn: &Connection, user: i64) -> (Option<i64>, bool) {
+        conn.query_row(
+            "SELECT cti_profile_id, cti_enabled FROM users WHERE id = ?1",
+            [user],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("settings")
+    }
+
+    /// What an import (issue 12's users CSV) calls: the rules of the PUT.
+    #[test]
+    fn set_user_cti_applies_the_rules_of_the_put() {
+        let conn = database("set");
+        set_user_cti(&conn, 2, Some(3), Some(true)).expect("set");
+        assert_eq!(settings(&conn, 2), (Some(3), true));
+        set_user_cti(&conn, 2, None, Some(false)).expect("disable");
+        assert_eq!(
+            settings(&conn, 2),
+            (Some(3), false),
+            "None keeps the profile"
+        );
+        set_user_cti(&conn, 2, Some(1), None).expect("profile only");
+        assert_eq!(settings(&conn, 2), (Some(1), false));
+        assert_eq!(
+            set_user_cti(&conn, 2, Some(99), None).map_err(|e| e.message()),
+            Err("Input Error - field 'cti_profile_id': CtiProfile was not found".into())
+        );
+        assert_eq!(
+            set_user_cti(&conn, 1, Some(2), Some(true)).map_err(|e| e.message()),
+            Err(
+                "Resource Error - User must have a username and password to enable a \
+                 CtiProfile ('user_id': 1)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            settings(&conn, 1),
+            (None, false),
+            "a refusal changes nothing"
+        );
+        set_user_cti(&conn, 1, Some(2), None).expect("a profile needs no credentials");
+        assert_eq!(settings(&conn, 1), (Some(2), false));
+    }
+}
