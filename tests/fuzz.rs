@@ -27,8 +27,8 @@ use std::panic::AssertUnwindSafe;
 use xivo_confd::http::Method;
 use xivo_confd::resources::association::{Association, Shape};
 use xivo_confd::resources::resource::{Op, Resource};
-use xivo_confd::resources::{ASSOCIATIONS, RESOURCES, extensions};
-use xivo_confd::routes::Service;
+use xivo_confd::resources::{ASSOCIATIONS, RESOURCES, SUB_OBJECTS, extensions};
+use xivo_confd::routes::{Consumes, Service};
 
 /// Cases per property; PROPTEST_CASES overrides.
 const CASES: u32 = 250;
@@ -828,18 +828,21 @@ struct BodyOperation {
 static SPECIAL_ASSOCIATION_POSTS: &[(&str, &Association)] =
     &[("/1.1/lines/{line}/extension", &extensions::LINE_EXTENSIONS)];
 
-/// Undeclared PUT routes taking a body of their own shape (`special_routes`
+/// Undeclared routes taking a JSON body of their own shape (`special_routes`
 /// in `src/api.rs`), each with a valid body; `{user}` stands for the user
 /// fixture's id.
-static SPECIAL_PUTS: &[(&str, &str)] = &[
+static SPECIAL_BODIES: &[(&str, &str, &str)] = &[
     (
+        "PUT",
         "/1.1/callfilters/{callfilter}/recipients/users",
         r#"{"users": [{"id": {user}, "timeout": 10}]}"#,
     ),
     (
+        "PUT",
         "/1.1/callfilters/{callfilter}/surrogates/users",
         r#"{"users": []}"#,
     ),
+    ("PUT", "/1.1/configuration/live_reload", r#"{"enabled": true}"#),
 ];
 
 /// The operations with a body, derived from the declarations, each with a
@@ -905,10 +908,20 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
     for (pattern, association) in SPECIAL_ASSOCIATION_POSTS {
         operations.push(associate(pattern, association));
     }
-    for (pattern, body) in SPECIAL_PUTS {
-        let body = body.replace("{user}", target.fixtures.named("user", false));
-        let body = serde_json::from_str(&body).expect("a special body is JSON");
-        operations.push(operation("PUT", pattern, target.concrete(pattern), body));
+    // a part of an owner: any of its fields may be left out
+    for part in SUB_OBJECTS {
+        let pattern = part.owner_path();
+        operations.push(operation(
+            "PUT",
+            &pattern,
+            target.concrete(&pattern),
+            json!({}),
+        ));
+    }
+    for (method, pattern, base) in SPECIAL_BODIES {
+        let base = base.replace("{user}", target.fixtures.named("user", false));
+        let base: Value = serde_json::from_str(&base).expect("a JSON base body");
+        operations.push(operation(method, pattern, target.concrete(pattern), base));
     }
     // an undeclared route that takes a body must be in the hand list above
     for route in xivo_confd::api::table() {
@@ -920,11 +933,13 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
         let listed = SPECIAL_ASSOCIATION_POSTS
             .iter()
             .any(|(pattern, _)| *pattern == route.path)
-            || SPECIAL_PUTS
+            || SPECIAL_BODIES
                 .iter()
-                .any(|(pattern, _)| *pattern == route.path);
+                .any(|(m, pattern, _)| *pattern == route.path && *m == route.method.as_str());
         assert!(
             route.declared.is_some()
+                // a body of another type (a CSV import) is no JSON to mutate
+                || matches!(route.consumes, Consumes::Media(_))
                 || route.service != Service::Confd
                 || ![Method::Post, Method::Put].contains(&route.method)
                 || !takes_body
