@@ -7,6 +7,7 @@
 //! stated in, peak RSS and start-up times. Only 127.0.0.1 is ever contacted.
 
 mod bare;
+mod call_logs;
 mod load;
 mod populate;
 
@@ -85,6 +86,7 @@ struct Options {
     connections: usize,
     threads: usize,
     only: Option<Vec<String>>,
+    call_logs: u64,
     reuse_db: bool,
     dir: PathBuf,
 }
@@ -121,6 +123,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         connections: 16,
         threads: 2,
         only: None,
+        call_logs: 100_000,
         reuse_db: false,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-run"),
     };
@@ -144,13 +147,15 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--only" => {
                 options.only = Some(value()?.split(',').map(str::to_string).collect());
             }
+            "--call-logs" => options.call_logs = number(&value()?)?,
             "--reuse-db" => options.reuse_db = true,
             "--dir" => options.dir = PathBuf::from(value()?),
             other => {
                 return Err(format!(
                     "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
                      [--lists N] [--seconds S] [--warmup S] [--connections C] [--threads T] \
-                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e] [--reuse-db] [--dir DIR]"
+                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c] [--call-logs N] [--reuse-db] \
+                     [--dir DIR]"
                 ));
             }
         }
@@ -486,6 +491,12 @@ fn run(options: &Options) -> Result<(), String> {
         }
     }
 
+    // a server of its own, on a database of its own
+    let mut calls = None;
+    if wanted("c") {
+        calls = Some(call_logs::run(&options.dir, options.call_logs)?);
+    }
+
     if wanted("7") {
         let outcome = (
             raw_commits(&options.dir, Duration::from_secs_f64(options.seconds))?,
@@ -508,6 +519,9 @@ fn run(options: &Options) -> Result<(), String> {
 
     report(&rows, &naive, &term_totals, &startup, rss_idle, rss_peak);
     list_report(&rows, &list_naive, &list_terms);
+    if let Some(calls) = &calls {
+        call_logs::print(calls);
+    }
     println!("load average after: {}", loadavg());
     Ok(())
 }

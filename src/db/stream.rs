@@ -46,6 +46,9 @@ impl<P: Pages> SnapshotReader<P> {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        // pages are read once, in order: a small cache does (SQLite's
+        // default of 2 MB would be kept by every thread that exported)
+        conn.pragma_update(None, "cache_size", -256)?;
         conn.execute_batch("BEGIN")?;
         // a deferred transaction takes its snapshot at its first read: now,
         // while the request is handled, not when the first page is asked for
