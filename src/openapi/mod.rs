@@ -451,8 +451,9 @@ Configuration of the telephony server: users and what hangs under them.
 **Errors** are a JSON list of messages with a 4xx or 5xx status: \
 `[\"Input Error - missing parameters: firstname\"]`. Besides the answers each \
 route lists, any route may answer 405 (wrong method, with `Allow`), 406 \
-(`Accept` excludes JSON), 413 (body too large), 415 (a body not sent as \
-`application/json`) or 500.
+(`Accept` excludes JSON, or the CSV of a route that answers CSV), 413 (body \
+too large), 415 (a body not sent as `application/json`, or as `text/csv` \
+where a route takes CSV) or 500. Errors are always JSON.
 
 **Lists** answer `{\"total\": N, \"items\": [...]}`, `total` counted before paging.
 
