@@ -682,6 +682,62 @@ mod tests {
         );
     }
 
+    /// A CSV route (an export, an import): its own `Accept` ranges and
+    /// body type, and errors that name them.
+    #[test]
+    fn a_route_answering_or_taking_csv_says_so() {
+        use crate::resources::call_logs::{CSV, CSV_BODY};
+        let export = |accept: Option<&str>| {
+            let mut get = request(accept, None, b"");
+            get.method = crate::http::Method::Get;
+            negotiate(&get, Produces::Media(&CSV), Consumes::Json)
+        };
+        for accept in [
+            None,
+            Some(""),
+            Some("text/csv"),
+            Some("TEXT/CSV"),
+            Some("*/*"),
+            Some("text/*"),
+        ] {
+            assert!(export(accept).is_ok(), "{accept:?}");
+        }
+        assert!(export(Some("application/json;q=1, text/csv;q=0.1")).is_ok());
+        for accept in ["application/json", "application/*", "text/html"] {
+            assert_eq!(
+                export(Some(accept)),
+                Err(ApiError::NotAcceptable("text/csv; charset=utf-8")),
+                "{accept}"
+            );
+        }
+        let import = |content_type: Option<&str>, body: &[u8]| {
+            negotiate(
+                &request(None, content_type, body),
+                Produces::Json,
+                Consumes::Media(&CSV_BODY),
+            )
+        };
+        assert!(import(Some("text/csv"), b"a,b\r\n").is_ok());
+        assert!(import(Some("text/csv; charset=utf-8"), b"a,b\r\n").is_ok());
+        assert!(import(None, b"").is_ok(), "no body, no check");
+        for content_type in [Some("application/json"), Some("text/*"), Some("*/*"), None] {
+            assert_eq!(
+                import(content_type, b"a,b\r\n"),
+                Err(ApiError::UnsupportedMediaType("text/csv")),
+                "{content_type:?}"
+            );
+        }
+        // a JSON route still takes JSON only
+        assert_eq!(
+            negotiate(
+                &request(None, Some("text/csv"), b"a"),
+                Produces::Json,
+                Consumes::Json
+            ),
+            Err(ApiError::UnsupportedMediaType("application/json"))
+        );
+    }
+
     #[test]
     fn a_body_must_be_declared_json() {
         assert!(

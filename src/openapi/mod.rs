@@ -393,11 +393,11 @@ fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
             let doc = Doc::new(method, path, part.owner.tag, "").explain(part.doc);
             match op {
                 SubObjectOp::Read => Doc {
-                    summary: text(format!("The {owner}'s {}", part.path)),
+                    summary: text(format!("The {owner}'s {}", part.title)),
                     ..doc.replies(Reply::SubObject(part))
                 },
                 SubObjectOp::Update => Doc {
-                    summary: text(format!("Change the {owner}'s {}", part.path)),
+                    summary: text(format!("Change the {owner}'s {}", part.title)),
                     ..doc.body(Schema::SubObject(part)).errors(&[(
                         400,
                         "A value of the wrong type, naming nothing, or refused by the rules",

@@ -43,6 +43,7 @@ const CTI_PROFILE: Refers = Refers {
 /// A user's CTI settings: columns of `users` (schema step 7).
 pub static USER_CTI: SubObject = SubObject {
     name: "UserCtiProfile",
+    title: "CTI settings",
     owner: &USERS,
     path: "cti",
     owner_key: "user_id",

@@ -36,6 +36,8 @@ pub type PartCheck = fn(&Connection, i64, &Values) -> ApiResult<()>;
 pub struct SubObject {
     /// Name in the description: `UserCtiProfile`.
     pub name: &'static str,
+    /// What it is, in the description's summaries: `CTI settings`.
+    pub title: &'static str,
     pub owner: &'static Resource,
     /// Path under the owner: `cti` in `/1.1/users/{user}/cti`.
     pub path: &'static str,
