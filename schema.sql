@@ -851,3 +851,71 @@ CREATE TABLE live_reload (
     enabled  INTEGER NOT NULL CHECK (enabled IN (0, 1))
 );
 INSERT INTO live_reload (id, enabled) VALUES (1, 1);
+
+-- step 10: devices, their plugins and templates, and the line a device carries
+
+-- What provisions a phone model (a provd plugin): devices name one by
+-- `name`, and follow a rename. A new database has none; they are added
+-- through the API (POST /1.1/devices/plugins).
+CREATE TABLE device_plugins (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL UNIQUE,
+    version      TEXT,
+    description  TEXT
+);
+
+-- Settings shared by the devices that name the template (a provd config of
+-- type "device"), known by a text id: the stock one's, or 32 hex
+-- characters the server makes.
+CREATE TABLE device_templates (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    public_id  TEXT NOT NULL UNIQUE,
+    label      TEXT
+);
+INSERT INTO device_templates (public_id, label)
+    VALUES ('defaultconfigdevice', 'Default config device');
+
+-- A phone, known by a text id (32 hex characters the server makes, as
+-- provd did); its MAC address is unique whatever its case (stored lower
+-- case). `options` is a JSON object or NULL. Its status is not stored: it
+-- follows from its plugin and its lines (src/resources/devices.rs).
+CREATE TABLE devices (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    public_id    TEXT NOT NULL UNIQUE,
+    mac          TEXT UNIQUE COLLATE NOCASE,
+    ip           TEXT,
+    sn           TEXT,
+    vendor       TEXT,
+    model        TEXT,
+    version      TEXT,
+    plugin       TEXT REFERENCES device_plugins (name) ON UPDATE CASCADE,
+    template_id  TEXT REFERENCES device_templates (public_id) ON UPDATE CASCADE,
+    description  TEXT,
+    options      TEXT,
+    -- when the last synchronization was asked for (UTC, ISO 8601)
+    synchronize_requested_at  TEXT
+);
+
+-- lines.device_id (step 2) names a device by its text id. The column is
+-- older than devices, so the reference is kept by triggers, as a foreign
+-- key would keep it: a line names an existing device, a device carrying
+-- lines is not deleted, a new id reaches its lines. What a line named
+-- before this step becomes a device of that id; an empty one is none.
+INSERT INTO devices (public_id)
+    SELECT DISTINCT device_id FROM lines WHERE device_id IS NOT NULL AND device_id <> '';
+UPDATE lines SET device_id = NULL WHERE device_id = '';
+CREATE INDEX lines_device ON lines (device_id) WHERE device_id IS NOT NULL;
+CREATE TRIGGER lines_device_insert BEFORE INSERT ON lines
+    WHEN new.device_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM devices WHERE public_id = new.device_id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: lines.device_id'); END;
+CREATE TRIGGER lines_device_update BEFORE UPDATE OF device_id ON lines
+    WHEN new.device_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM devices WHERE public_id = new.device_id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: lines.device_id'); END;
+CREATE TRIGGER devices_delete_with_lines BEFORE DELETE ON devices
+    WHEN EXISTS (SELECT 1 FROM lines WHERE device_id = old.public_id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: lines.device_id'); END;
+CREATE TRIGGER devices_renamed AFTER UPDATE OF public_id ON devices
+    WHEN new.public_id IS NOT old.public_id
+BEGIN UPDATE lines SET device_id = new.public_id WHERE device_id = old.public_id; END;

@@ -1,7 +1,8 @@
 //! The product's route table: the routes of every declared resource and
 //! association (`resources::RESOURCES`, `resources::ASSOCIATIONS`), plus the
 //! few routes that really are special (infos, the legacy singular
-//! line-extension routes, the token API, the API
+//! line-extension routes, function keys by position, a device's actions,
+//! the token API, the API
 //! description and its console). Built once; `docs/routes.txt` lists it for
 //! review, and a test holds the two together.
 
@@ -13,8 +14,8 @@ use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
 use crate::resources::sub_object::{SubObject, SubObjectOp};
 use crate::resources::{
-    ASSOCIATIONS, RESOURCES, SUB_OBJECTS, call_logs, callfilters, configuration, extensions,
-    funckeys, infos,
+    ASSOCIATIONS, RESOURCES, SUB_OBJECTS, call_logs, callfilters, configuration, devices,
+    extensions, funckeys, infos,
 };
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
@@ -228,6 +229,23 @@ fn special_routes() -> Vec<Route> {
             Put,
             "/1.1/callfilters/{callfilter}/surrogates/users",
             &callfilters::put_surrogates,
+        ),
+        // a device's actions, and its lines (src/resources/devices.rs)
+        Route::confd(
+            Get,
+            "/1.1/devices/{device}/synchronize",
+            &devices::synchronize,
+        ),
+        Route::confd(Get, "/1.1/devices/{device}/autoprov", &devices::autoprov),
+        Route::confd(
+            Get,
+            "/1.1/devices/{device}/associate_line/{line}",
+            &devices::associate_line,
+        ),
+        Route::confd(
+            Get,
+            "/1.1/devices/{device}/remove_line/{line}",
+            &devices::remove_line,
         ),
         Route::auth(Post, "/0.1/token", token_api::create),
         Route::auth(Get, "/0.1/token/{token}", token_api::check),

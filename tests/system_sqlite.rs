@@ -129,6 +129,7 @@ fn the_system_cli_reads_checks_writes_and_restores_what_the_server_made() {
          VALUES ('Cli Böx', '7788', 'default', 'box@example.com');\n\
          UPDATE users SET lastname = 'Byron' WHERE id = (SELECT id FROM users WHERE lastname = 'Lovelace');\n\
          UPDATE extensions SET exten = '1235' WHERE exten = '1234';\n\
+         INSERT INTO devices (public_id) VALUES ('CliDevice');\n\
          UPDATE lines SET device_id = 'CliDevice';\n",
     );
     let zeph = id_of(&db, "SELECT id FROM users WHERE uuid = 'cli-1';\n");

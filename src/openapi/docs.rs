@@ -16,7 +16,7 @@ use super::{
 };
 use crate::auth::api::BACKENDS;
 use crate::http::Method::{Delete, Get, Head, Post, Put};
-use crate::resources::{contexts, endpoints, extensions, funckeys, lines, users};
+use crate::resources::{contexts, devices, endpoints, extensions, funckeys, lines, users};
 use serde_json::json;
 
 pub const USER: Model = Model {
@@ -252,8 +252,17 @@ pub const FUNC_KEY_TEMPLATE: Model = Model {
     )],
 };
 
+/// A device: its words come from its field docs.
+pub const DEVICE: Model = Model {
+    resource: &devices::DEVICES,
+    tag: "devices",
+    properties: &[],
+    notes: &[],
+};
+
 pub static MODELS: &[&Model] = &[
     &USER,
+    &DEVICE,
     &FUNC_KEY_TEMPLATE,
     &CONTEXT,
     &LINE,
@@ -264,6 +273,70 @@ pub static MODELS: &[&Model] = &[
 ];
 
 pub static DOCS: &[Doc] = &[
+    list(&DEVICE, "/1.1/devices", "List devices").explain(
+        "Sorted by `ip` unless asked otherwise. `search` looks in the id, ip, mac, sn, \
+         plugin, vendor, model, version and description.",
+    ),
+    create(&DEVICE, "/1.1/devices", "Create a device").explain(
+        "Every field may be left out. The device gets an id of 32 hex characters; with a \
+         plugin it waits in `autoprov` for a line.",
+    ),
+    read(&DEVICE, "/1.1/devices/{device}", "Get a device"),
+    edit(&DEVICE, "/1.1/devices/{device}", "Change a device"),
+    remove(&DEVICE, "/1.1/devices/{device}", "Delete a device")
+        .explain(
+            "A device carrying lines is not deleted: take its lines off first \
+             (`remove_line`), or reset it (`autoprov`).",
+        )
+        .errors(&[(400, "The device carries lines")]),
+    Doc::new(
+        Get,
+        "/1.1/devices/{device}/synchronize",
+        "devices",
+        "Synchronize a device",
+    )
+    .explain(
+        "Asks for the device to fetch its configuration again: the request is recorded \
+         with its time (`synchronize_requested_at`). A device without a plugin cannot be \
+         synchronized.",
+    )
+    .errors(&[(400, "The device has no plugin")]),
+    Doc::new(
+        Get,
+        "/1.1/devices/{device}/autoprov",
+        "devices",
+        "Reset a device to autoprov",
+    )
+    .explain(
+        "The device goes back to autoprov: its lines are freed (their `device_id` is \
+         null), its template and options are dropped. A phone in autoprov can be \
+         provisioned again with a line's provisioning code.",
+    ),
+    Doc::new(
+        Get,
+        "/1.1/devices/{device}/associate_line/{line}",
+        "devices",
+        "Put a line on a device",
+    )
+    .explain(
+        "The line's `device_id` becomes the device's id (a line on another device moves). \
+         Only for requests from the server itself (127.0.0.1 or ::1), as in the reference.",
+    )
+    .errors(&[(403, "Not asked from the server itself")]),
+    Doc::new(
+        Get,
+        "/1.1/devices/{device}/remove_line/{line}",
+        "devices",
+        "Take a line off a device",
+    )
+    .explain(
+        "The line's `device_id` becomes null. Only for requests from the server itself \
+         (127.0.0.1 or ::1), as in the reference.",
+    )
+    .errors(&[
+        (400, "The line is not on this device"),
+        (403, "Not asked from the server itself"),
+    ]),
     Doc::new(
         Get,
         "/1.1/funckeys/destinations",

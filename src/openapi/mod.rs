@@ -384,6 +384,9 @@ fn declared_doc(method: Method, path: &'static str, declared: Declared) -> Doc {
                         .body(Schema::AssociationUpdate(association))
                         .errors(&[(400, "A field of the wrong type or out of range")]);
                 }
+                AssociationOp::Dissociate if association.hooks.check_dissociate.is_some() => {
+                    doc = doc.errors(&[(400, "The association's rules keep it")]);
+                }
                 _ => {}
             }
             doc
@@ -975,7 +978,12 @@ fn model_definition(model: &Model, conn: &Connection, config: &Config) -> ApiRes
     let defaults = column_defaults(conn, model.resource.table)?;
     let mut properties = Map::new();
     for name in model.resource.read_only {
-        properties.insert(name.to_string(), read_only_schema(name));
+        let mut schema = read_only_schema(name);
+        if *name == "id" && model.resource.text_id.is_some() {
+            schema = json!({"type": "string", "readOnly": true,
+                            "description": "Given by the server (32 hex characters)."});
+        }
+        properties.insert(name.to_string(), schema);
     }
     for field in model.resource.fields {
         let note = model.notes.iter().find(|note| note.field == field.name);
@@ -1033,6 +1041,16 @@ fn read_only_schema(name: &str) -> Value {
                                "allOf": [reference("CallFilterRecipients")]}),
         "surrogates" => json!({"type": "object", "description": "The secretaries.",
                                "allOf": [reference("CallFilterSurrogates")]}),
+        "status" => json!({"type": "string", "enum": crate::resources::devices::STATUSES,
+                           "description": "`not_configured`: the device has no plugin; \
+                               `autoprov`: it has one and waits for a line (a phone in this \
+                               state is provisioned with a line's provisioning code); \
+                               `configured`: it carries a SIP line with an extension, or an \
+                               SCCP line."}),
+        "synchronize_requested_at" => json!({"type": "string", "x-nullable": true,
+                                             "description": "When a synchronization was last \
+                                                 asked for (`GET /devices/{device}/synchronize`), \
+                                                 UTC, ISO 8601; null if never."}),
         _ => json!({"description": "Set by the server."}),
     };
     schema["readOnly"] = Value::Bool(true);
@@ -1056,6 +1074,13 @@ fn field_schema(field: &Field, note: Option<&Note>, default: Option<Value>) -> V
             schema
         }
         Kind::List { item } => json!({"type": "array", "items": list_item_schema(item)}),
+        Kind::Object { booleans } => {
+            let properties: Map<String, Value> = booleans
+                .iter()
+                .map(|key| (key.to_string(), json!({"type": "boolean"})))
+                .collect();
+            json!({"type": "object", "properties": properties})
+        }
     };
     if field.nullable {
         schema["x-nullable"] = Value::Bool(true);
@@ -1116,6 +1141,7 @@ fn default_value(kind: Kind, sql: &str) -> Option<Value> {
         },
         Kind::Int { .. } => sql.parse::<i64>().ok().map(Value::from),
         Kind::List { .. } => serde_json::from_str(sql.trim_matches('\'')).ok(),
+        Kind::Object { .. } => None,
         Kind::Text { .. } => sql
             .strip_prefix('\'')
             .and_then(|rest| rest.strip_suffix('\''))

@@ -38,6 +38,7 @@ const CTI_PROFILE: Refers = Refers {
     name: "CtiProfile",
     table: "cti_profiles",
     column: "id",
+    shows_value: true,
 };
 
 /// A user's CTI settings: columns of `users` (schema step 7).

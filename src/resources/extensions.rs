@@ -79,11 +79,13 @@ pub static LINE_EXTENSIONS: Association = Association {
             WHERE extensions.id = line_extensions.extension_id), extension_id",
     hooks: AssociationHooks {
         check: Some(check_line_association),
+        check_dissociate: Some(internal_leaves_no_device),
         after: Some(refresh_line_of_pair),
         ..AssociationHooks::NONE
     },
     doc: "The line's extensions: one internal extension (the line needs an endpoint), \
-          and incall extensions once the line has a user. An extension is on one line at most.",
+          and incall extensions once the line has a user. An extension is on one line at most. \
+          The internal extension stays while the line is on a device.",
     ..Association::BASE
 };
 
@@ -116,6 +118,23 @@ fn refresh_line(ctx: &Ctx, id: i64, _mode: Mode) -> ApiResult<()> {
         Some(line_id) => lines::refresh(ctx, line_id),
         None => Ok(()),
     }
+}
+
+/// The internal extension of a line on a device stays (an incall one may go).
+fn internal_leaves_no_device(ctx: &Ctx, line_id: i64, extension_id: i64) -> ApiResult<()> {
+    let internal: bool = ctx
+        .conn
+        .prepare_cached(
+            "SELECT contexts.type = 'internal' FROM extensions \
+             JOIN contexts ON contexts.name = extensions.context WHERE extensions.id = ?1",
+        )?
+        .query_row([extension_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false);
+    if internal {
+        super::devices::ensure_line_has_no_device(ctx, line_id)?;
+    }
+    Ok(())
 }
 
 fn refresh_line_of_pair(ctx: &Ctx, line_id: i64, _extension_id: i64) -> ApiResult<()> {

@@ -24,6 +24,11 @@ pub enum Kind {
     List {
         item: Item,
     },
+    /// A JSON object of any keys, stored as its JSON text; the keys named
+    /// in `booleans` hold booleans when present (a device's `switchboard`).
+    Object {
+        booleans: &'static [&'static str],
+    },
 }
 
 /// The shapes a `Kind::List` item may have.
@@ -48,6 +53,9 @@ pub struct Refers {
     pub name: &'static str,
     pub table: &'static str,
     pub column: &'static str,
+    /// The not-found message ends with the value given (`('context': 'x')`);
+    /// false where the reference's did not (a device's plugin).
+    pub shows_value: bool,
 }
 
 impl Refers {
@@ -69,6 +77,7 @@ pub const CONTEXT: Refers = Refers {
     name: "Context",
     table: "contexts",
     column: "name",
+    shows_value: true,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +149,24 @@ impl Field {
             kind: Kind::Int { min, max, step },
             required: false,
             nullable: false,
+            empty_is_null: false,
+            check: None,
+            one_of: &[],
+            refers: None,
+            doc: "",
+            expects: None,
+            sorts: false,
+            searched: false,
+        }
+    }
+
+    /// A JSON object (or null): see `Kind::Object`.
+    pub const fn object(name: &'static str, booleans: &'static [&'static str]) -> Field {
+        Field {
+            name,
+            kind: Kind::Object { booleans },
+            required: false,
+            nullable: true,
             empty_is_null: false,
             check: None,
             one_of: &[],
@@ -311,6 +338,7 @@ fn has_kind(kind: Kind, value: &Value) -> bool {
         Kind::Bool => value.is_boolean(),
         Kind::Int { .. } => value.as_i64().is_some(),
         Kind::List { .. } => value.is_array(),
+        Kind::Object { .. } => value.is_object(),
     }
 }
 
@@ -356,6 +384,22 @@ fn convert(field: &Field, value: &Value) -> ApiResult<SqlValue> {
             let items = value.as_array().ok_or_else(|| wrong_type(field))?;
             for entry in items {
                 check_item(item, entry).map_err(|message| field_error(field, message))?;
+            }
+            Ok(SqlValue::Text(value.to_string()))
+        }
+        Kind::Object { booleans } => {
+            let object = value.as_object().ok_or_else(|| wrong_type(field))?;
+            for key in booleans {
+                match object.get(*key) {
+                    None | Some(Value::Bool(_)) => {}
+                    Some(other) => {
+                        return Err(ApiError::input(format!(
+                            "field '{}.{key}': wrong type. Should be a boolean {}",
+                            field.name,
+                            crate::error::meta(&[(key, other.clone())])
+                        )));
+                    }
+                }
             }
             Ok(SqlValue::Text(value.to_string()))
         }
@@ -410,6 +454,7 @@ fn wrong_type(field: &Field) -> ApiError {
         Kind::Int { .. } => "an integer",
         Kind::List { item: Item::Pair } => "a list of [key, value] pairs",
         Kind::List { item: Item::Range } => "a list of {'start', 'end'} ranges",
+        Kind::Object { .. } => "an object",
     };
     field_error(field, format!("wrong type. Should be {expected}"))
 }
@@ -422,6 +467,11 @@ pub fn to_json(kind: Kind, value: SqlValue) -> Value {
         (Kind::List { .. }, SqlValue::Text(t)) => {
             serde_json::from_str(&t).unwrap_or_else(|_| Value::Array(Vec::new()))
         }
+        // stored by another program as something else than an object: none
+        (Kind::Object { .. }, SqlValue::Text(t)) => serde_json::from_str::<Value>(&t)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or(Value::Null),
         (_, SqlValue::Integer(i)) => Value::from(i),
         (_, SqlValue::Real(r)) => Value::from(r),
         (_, SqlValue::Text(t)) => Value::String(t),
@@ -441,6 +491,13 @@ pub fn write_json(out: &mut Vec<u8>, kind: Kind, value: ValueRef) -> rusqlite::R
         (Kind::List { .. }, ValueRef::Text(bytes)) => {
             let list = serde_json::from_slice(bytes).unwrap_or_else(|_| Value::Array(Vec::new()));
             json::push_value(out, &list);
+        }
+        (Kind::Object { .. }, ValueRef::Text(bytes)) => {
+            let object = serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .filter(Value::is_object)
+                .unwrap_or(Value::Null);
+            json::push_value(out, &object);
         }
         (_, ValueRef::Text(bytes)) => json::push_str(
             out,

@@ -403,7 +403,7 @@ const LINE_ENDPOINT: Association = Association {
         ..AssociationHooks::NONE
     },
     doc: "A line has one endpoint, SIP or SCCP; an endpoint serves one line. The line \
-          loses its endpoint only once it has no users nor extensions.",
+          loses its endpoint only once it has no users nor extensions, and is on no device.",
     ..Association::BASE
 };
 
@@ -422,8 +422,10 @@ fn has_no_endpoint(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> 
     }
 }
 
+/// As the reference: users, then extensions, then the device.
 fn has_no_users_or_extensions(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> {
-    ensure_no_users_or_extensions(ctx, line_id)
+    ensure_no_users_or_extensions(ctx, line_id)?;
+    super::devices::ensure_line_has_no_device(ctx, line_id)
 }
 
 fn refresh_linked(ctx: &Ctx, line_id: i64, _endpoint_id: i64) -> ApiResult<()> {

@@ -11,6 +11,7 @@ pub mod conferences;
 pub mod configuration;
 pub mod contexts;
 pub mod cti_profiles;
+pub mod devices;
 pub mod endpoints;
 pub mod extensions;
 pub mod fields;
@@ -62,6 +63,9 @@ pub static RESOURCES: &[&Resource] = &[
     &callfilters::CALLFILTERS,
     &cti_profiles::CTI_PROFILES,
     &funckeys::TEMPLATES,
+    &devices::PLUGINS,
+    &devices::TEMPLATES,
+    &devices::DEVICES,
 ];
 
 /// Every association; a delete is guarded by them in this order (a user's

@@ -86,6 +86,11 @@ pub struct Resource {
     pub read_only: &'static [&'static str],
     /// Whether `{id}` in a path may also be the object's uuid.
     pub by_uuid: bool,
+    /// The column of the text id the API shows as `id` and paths name (a
+    /// device's 32 hex characters, as provd made them), for an object not
+    /// known by its row id; made on create (see `new_text_id`). The row id
+    /// stays the handlers' own key.
+    pub text_id: Option<&'static str>,
     /// FROM/SELECT/columns for lists; reading one object uses the same
     /// FROM and SELECT, so both show the same shape.
     pub list: ListSpec,
@@ -127,6 +132,7 @@ impl Resource {
         fields: &[],
         read_only: &["id", "links"],
         by_uuid: false,
+        text_id: None,
         list: ListSpec {
             from: "",
             select: "",
@@ -172,9 +178,11 @@ impl Resource {
     fn derive_list(&self) -> ListSpec {
         let table = self.table;
         let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-        let mut select = vec![format!("{table}.id")];
+        // the id the API shows: the text id where the resource has one
+        let shown_id = leak(format!("{table}.{}", self.text_id.unwrap_or("id")));
+        let mut select = vec![shown_id.to_string()];
         select.extend(self.fields.iter().map(|f| format!("{table}.{}", f.name)));
-        let mut columns = vec![("id", leak(format!("{table}.id")))];
+        let mut columns = vec![("id", shown_id)];
         for field in self.fields.iter().filter(|f| f.sorts) {
             let collation = match field.kind {
                 fields::Kind::Text { .. } => " COLLATE NOCASE",
@@ -210,16 +218,29 @@ impl Resource {
         if let Some(to_json) = self.to_json {
             return to_json(ctx, row);
         }
-        let id: i64 = row.get(0)?;
+        let id: SqlValue = row.get(0)?;
         let mut object = serde_json::Map::new();
-        object.insert("id".into(), Value::from(id));
+        object.insert("id".into(), sql_to_json(&id));
         fields_json(self.fields, row, 1, &mut object)?;
-        object.insert("links".into(), self.links(ctx, id));
+        let link = self.link_to(ctx, &key_segment(row.get_ref(0)?));
+        object.insert("links".into(), Value::Array(vec![link]));
         Ok(Value::Object(object))
     }
 
     /// The row id a path segment names, or 404.
     pub fn resolve(&self, ctx: &Ctx, text: &str) -> ApiResult<i64> {
+        if let Some(column) = self.text_id {
+            // any segment may be a text id; one naming nothing is not found
+            let found: Option<i64> = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT id FROM {} WHERE {column} = ?1",
+                    self.table
+                ))?
+                .query_row([text], |row| row.get(0))
+                .optional()?;
+            return found.ok_or_else(|| ApiError::not_found(self.name, "id", text));
+        }
         let key = Key::parse(text)?;
         let found = match &key {
             Key::Id(id) => self.exists(ctx, *id)?.then_some(*id),
@@ -382,11 +403,13 @@ impl Resource {
             if *value == SqlValue::Null || refers.exists(ctx.conn, value)? {
                 continue;
             }
+            let shown = match refers.shows_value {
+                true => format!(" {}", meta(&[(field.name, sql_to_json(value))])),
+                false => String::new(),
+            };
             return Err(ApiError::input(format!(
-                "field '{}': {} was not found {}",
-                field.name,
-                refers.name,
-                meta(&[(field.name, sql_to_json(value))])
+                "field '{}': {} was not found{shown}",
+                field.name, refers.name
             )));
         }
         Ok(())
@@ -535,7 +558,7 @@ impl Resource {
         row: &Row,
         keys: &[(&'static str, Option<usize>)],
     ) -> rusqlite::Result<()> {
-        let id: i64 = row.get(0)?;
+        let id = row.get_ref(0)?;
         out.push(b'{');
         for (position, (name, field)) in keys.iter().enumerate() {
             if position > 0 {
@@ -546,10 +569,11 @@ impl Resource {
                 (Some(index), _) => {
                     fields::write_json(out, self.fields[*index].kind, row.get_ref(1 + index)?)?
                 }
-                (None, "id") => json::push_i64(out, id),
+                (None, "id") => fields::write_json(out, fields::Kind::Text { max: 0 }, id)?,
                 (None, _) => {
                     out.extend_from_slice(b"[{\"href\":");
-                    json::push_str(out, &ctx.href(self.collection, id));
+                    let key = key_segment(id);
+                    json::push_str(out, &self.href_to(ctx, &key));
                     out.extend_from_slice(b",\"rel\":");
                     json::push_str(out, self.rel);
                     out.extend_from_slice(b"}]");
@@ -565,8 +589,16 @@ impl Resource {
         fields::validate(self.fields, self.read_only, &body, mode)
     }
 
+    /// The plain `INSERT`, with a new text id for a resource known by one.
     pub fn insert(&self, ctx: &Ctx, values: &Values) -> ApiResult<i64> {
-        Ok(super::insert(ctx.conn, self.table, values)?)
+        match self.text_id {
+            Some(column) if super::value_of(values, column).is_none() => {
+                let mut values = values.clone();
+                values.push((column, SqlValue::Text(new_text_id())));
+                Ok(super::insert(ctx.conn, self.table, &values)?)
+            }
+            _ => Ok(super::insert(ctx.conn, self.table, values)?),
+        }
     }
 
     pub fn update(&self, ctx: &Ctx, id: i64, values: &Values) -> ApiResult<()> {
@@ -583,7 +615,32 @@ impl Resource {
     /// 201 with the stored object and its `Location`.
     pub fn created(&self, ctx: &Ctx, id: i64) -> ApiResult<ApiResponse> {
         let body = self.load(ctx, id)?;
-        Ok(ctx.created_at(&format!("{}/{id}", self.collection), &body))
+        let key = self.path_key(ctx, id)?;
+        Ok(ctx.created_at(&format!("{}/{key}", self.collection), &body))
+    }
+
+    /// What a path names the row by: its text id, or its row id.
+    pub fn path_key(&self, ctx: &Ctx, id: i64) -> ApiResult<String> {
+        let Some(column) = self.text_id else {
+            return Ok(id.to_string());
+        };
+        Ok(ctx
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {column} FROM {} WHERE id = ?1",
+                self.table
+            ))?
+            .query_row([id], |row| row.get(0))?)
+    }
+
+    /// `<base>/1.1/<collection>/<key>`, the key as a path names it.
+    pub fn href_to(&self, ctx: &Ctx, key: &str) -> String {
+        format!("{}/1.1/{}/{key}", ctx.base_url, self.collection)
+    }
+
+    /// Its link, the object named as a path names it.
+    pub fn link_to(&self, ctx: &Ctx, key: &str) -> Value {
+        serde_json::json!({"rel": self.rel, "href": self.href_to(ctx, key)})
     }
 
     /// `[{"rel": ..., "href": ...}]`
@@ -593,6 +650,22 @@ impl Resource {
 
     pub fn link(&self, ctx: &Ctx, id: i64) -> Value {
         serde_json::json!({"rel": self.rel, "href": ctx.href(self.collection, id)})
+    }
+}
+
+/// 32 random lowercase hex characters: a new text id (as provd made them).
+pub fn new_text_id() -> String {
+    crate::auth::secrets::hex(&crate::auth::secrets::random_bytes::<16>())
+}
+
+/// A stored id (row id or text id) as a path segment.
+fn key_segment(value: rusqlite::types::ValueRef) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Integer(id) => id.to_string(),
+        ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+        ValueRef::Real(number) => number.to_string(),
+        ValueRef::Null | ValueRef::Blob(_) => String::new(),
     }
 }
 

@@ -75,17 +75,29 @@ fn fill(conn: &Connection, random: &mut Random, first: usize, count: usize) {
             }
             _ => (None, None),
         };
+        let position = 1 + random.below(20) as i64;
+        let code = format!("{}{number}", text(random, 2));
+        let device = (random.below(2) > 0).then(|| text(random, 4));
+        // from step 9 a line names an existing device (before, any text)
+        let has_devices: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'devices')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        if has_devices {
+            conn.execute(
+                "INSERT INTO devices (public_id) SELECT ?1 WHERE ?1 IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM devices WHERE public_id = ?1)",
+                [&device],
+            )
+            .expect("device");
+        }
         conn.execute(
             "INSERT INTO lines (context, position, provisioning_code, device_id, \
              endpoint_sip_id, endpoint_sccp_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                context,
-                1 + random.below(20) as i64,
-                format!("{}{number}", text(random, 2)),
-                (random.below(2) > 0).then(|| text(random, 4)),
-                sip,
-                sccp,
-            ],
+            rusqlite::params![context, position, code, device, sip, sccp],
         )
         .expect("line");
     }
@@ -144,6 +156,7 @@ fn the_search_indexes_agree_with_a_plain_scan() {
          DELETE FROM voicemails WHERE id % 11 = 0;
          UPDATE extensions SET exten = exten || '9İ' WHERE id % 2 = 0;
          DELETE FROM extensions WHERE id % 13 = 0;
+         INSERT INTO devices (public_id) SELECT 'Dev' || id FROM lines WHERE id % 3 = 0;
          UPDATE lines SET device_id = 'Dev' || id WHERE id % 3 = 0;
          UPDATE lines SET position = position + 7, provisioning_code = provisioning_code || 'x'
              WHERE id % 5 = 2;
@@ -202,6 +215,19 @@ fn rows_made_before_the_step_are_indexed_by_it() {
         )
         .expect("count");
     assert_eq!(indexed, 120);
+    // step 9: what the lines named became devices, each line still on its own
+    let (named, devices, dangling): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(DISTINCT device_id) FROM lines WHERE device_id <> ''), \
+             (SELECT count(*) FROM devices), \
+             (SELECT count(*) FROM lines WHERE device_id IS NOT NULL \
+              AND device_id NOT IN (SELECT public_id FROM devices))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("devices");
+    assert!(named > 10, "the fill names devices: {named}");
+    assert_eq!((devices, dangling), (named, 0));
     drop(conn);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -309,6 +335,7 @@ fn a_database_at_the_landed_step_3_gets_indexes_any_sqlite_can_write() {
             .execute_batch(
                 "UPDATE voicemails SET name = 'Zébulon' WHERE id = 1;
                  UPDATE extensions SET exten = exten || '77' WHERE id % 2 = 0;
+                 INSERT INTO devices (public_id) SELECT 'plain' || id FROM lines WHERE id % 3 = 0;
                  UPDATE lines SET device_id = 'plain' || id WHERE id % 3 = 0;
                  UPDATE users SET firstname = 'Plainwrite' WHERE id = 3;
                  DELETE FROM voicemails WHERE id = 2;",

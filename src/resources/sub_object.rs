@@ -142,7 +142,7 @@ impl SubObject {
                     python_int(value)
                         .map_err(|message| ApiError::input(format!("{}: {message}", field.name)))?,
                 ),
-                Kind::Text { .. } | Kind::List { .. } => {
+                Kind::Text { .. } | Kind::List { .. } | Kind::Object { .. } => {
                     return Err(ApiError::Internal(format!(
                         "{}: a part's field is a boolean or an integer",
                         field.name

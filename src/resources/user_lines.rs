@@ -27,11 +27,12 @@ pub static USER_LINES: Association = Association {
     hooks: AssociationHooks {
         check: Some(check_endpoint),
         insert: Some(insert),
-        check_dissociate: Some(main_user_leaves_last),
+        check_dissociate: Some(check_dissociate),
         after: Some(refresh_line),
     },
     doc: "The line needs an endpoint; a user has one line at most. The first user of a \
-          line is its main user, later ones are secondary; the main user leaves last.",
+          line is its main user, later ones are secondary; the main user leaves last, and \
+          no user leaves a line that is on a device.",
     ..Association::BASE
 };
 
@@ -56,6 +57,12 @@ fn insert(ctx: &Ctx, user_id: i64, line_id: i64) -> ApiResult<()> {
         )?
         .execute(rusqlite::params![user_id, line_id, !has_main])?;
     Ok(())
+}
+
+/// As the reference: secondary users first, then the line's device.
+fn check_dissociate(ctx: &Ctx, user_id: i64, line_id: i64) -> ApiResult<()> {
+    main_user_leaves_last(ctx, user_id, line_id)?;
+    super::devices::ensure_line_has_no_device(ctx, line_id)
 }
 
 fn main_user_leaves_last(ctx: &Ctx, user_id: i64, line_id: i64) -> ApiResult<()> {

@@ -14,12 +14,14 @@ const LANGUAGE: Refers = Refers {
     name: "Language",
     table: "languages",
     column: "name",
+    shows_value: true,
 };
 
 const TIMEZONE: Refers = Refers {
     name: "Timezone",
     table: "voicemail_zones",
     column: "name",
+    shows_value: true,
 };
 
 /// The reference's words for a wrong text type.

@@ -794,7 +794,11 @@ pub fn create_example(
     response.json()
 }
 
-/// The `id` of a created object, as a path segment.
+/// The `id` of a created object, as a path segment: a number, or a text
+/// id (a device's 32 hex characters).
 pub fn id_of(object: &serde_json::Value) -> String {
-    object["id"].as_i64().expect("id").to_string()
+    match &object["id"] {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.as_i64().expect("id").to_string(),
+    }
 }
