@@ -843,6 +843,16 @@ static SPECIAL_BODIES: &[(&str, &str, &str)] = &[
         r#"{"users": []}"#,
     ),
     ("PUT", "/1.1/configuration/live_reload", r#"{"enabled": true}"#),
+    (
+        "PUT",
+        "/1.1/funckeys/templates/{template}/{position}",
+        r#"{"destination": {"type": "custom", "exten": "1234"}}"#,
+    ),
+    (
+        "PUT",
+        "/1.1/users/{user}/funckeys/{position}",
+        r#"{"destination": {"type": "custom", "exten": "1234"}}"#,
+    ),
 ];
 
 /// The operations with a body, derived from the declarations, each with a
@@ -873,8 +883,15 @@ fn field_operations(target: &Target) -> Vec<BodyOperation> {
         |method: &'static str, pattern: &str, path: String, base: Value| BodyOperation {
             method,
             fields: definition(&method.to_lowercase(), pattern),
-            // a create on a collection makes an object of its own
-            round_trip: method == "POST" && RESOURCES.iter().any(|r| pattern == collection_of(r)),
+            // a create on a collection makes an object of its own (read back,
+            // PUT back and deleted where the resource serves those)
+            round_trip: method == "POST"
+                && RESOURCES.iter().any(|r| {
+                    pattern == collection_of(r)
+                        && [Op::Get, Op::Update, Op::Delete]
+                            .iter()
+                            .all(|op| r.ops.contains(op))
+                }),
             path,
             base,
         };

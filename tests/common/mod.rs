@@ -697,6 +697,8 @@ impl Fixtures {
                 ids.insert(resource.param, id_of(&created));
             }
         }
+        // a function key's position names no object: any positive number
+        ids.insert("position", "1".into());
         let mut uuids = BTreeMap::new();
         for resource in RESOURCES.iter().filter(|r| r.by_uuid) {
             let Some(id) = ids.get(resource.param) else {
