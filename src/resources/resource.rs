@@ -643,7 +643,8 @@ impl Resource {
         serde_json::json!({"rel": self.rel, "href": self.href_to(ctx, key)})
     }
 
-    /// `[{"rel": ..., "href": ...}]`
+    /// `[{"rel": ..., "href": ...}]`, the object named by its row id (a
+    /// resource known by a text id links with `link_to`).
     pub fn links(&self, ctx: &Ctx, id: i64) -> Value {
         Value::Array(vec![self.link(ctx, id)])
     }
