@@ -842,7 +842,11 @@ static SPECIAL_BODIES: &[(&str, &str, &str)] = &[
         "/1.1/callfilters/{callfilter}/surrogates/users",
         r#"{"users": []}"#,
     ),
-    ("PUT", "/1.1/configuration/live_reload", r#"{"enabled": true}"#),
+    (
+        "PUT",
+        "/1.1/configuration/live_reload",
+        r#"{"enabled": true}"#,
+    ),
     (
         "PUT",
         "/1.1/funckeys/templates/{template}/{position}",

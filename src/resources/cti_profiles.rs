@@ -1,5 +1,5 @@
 //! `/1.1/cti_profiles` (read-only: the stock profiles of a new XiVO 15.20,
-//! schema step 7) and a user's CTI settings, `/1.1/users/{user}/cti`: the
+//! schema step 9) and a user's CTI settings, `/1.1/users/{user}/cti`: the
 //! profile it logs in to the CTI server with and whether it may log in.
 //! Enabling needs a username and a password on the user. `set_user_cti`
 //! makes the same change from Rust (an import).
@@ -41,7 +41,7 @@ const CTI_PROFILE: Refers = Refers {
     shows_value: true,
 };
 
-/// A user's CTI settings: columns of `users` (schema step 7).
+/// A user's CTI settings: columns of `users` (schema step 9).
 pub static USER_CTI: SubObject = SubObject {
     name: "UserCtiProfile",
     title: "CTI settings",

@@ -527,27 +527,27 @@ mod tests {
         }
     }
 
-    /// Schema step 9 keeps `lines.device_id` as a foreign key would, for
+    /// Schema step 10 keeps `lines.device_id` as a foreign key would, for
     /// any writer (the CLI has no server checks), and turns what lines named
     /// before it into devices.
     #[test]
     fn lines_name_existing_devices_whoever_writes() {
-        let dir = crate::resources::test_data::temp_dir("xivo-devices", "step9");
+        let dir = crate::resources::test_data::temp_dir("xivo-devices", "step10");
         let path = dir.join("old.db");
         let schema = include_str!("../../schema.sql");
-        let step9 = schema.find("\n-- step 9").expect("step 9");
+        let step10 = schema.find("\n-- step 10").expect("step 10");
         {
             let conn = rusqlite::Connection::open(&path).expect("raw open");
             crate::db::configure_for_tests(&conn);
-            conn.execute_batch(&schema[..step9]).expect("steps 1-8");
-            conn.pragma_update(None, "user_version", 8)
+            conn.execute_batch(&schema[..step10]).expect("steps 1-9");
+            conn.pragma_update(None, "user_version", 9)
                 .expect("version");
             conn.execute_batch(
                 "INSERT INTO lines (context, provisioning_code, device_id) VALUES
                      ('default', '111111', 'abc'), ('default', '222222', 'abc'),
                      ('default', '333333', ''), ('default', '444444', NULL);",
             )
-            .expect("lines before step 9");
+            .expect("lines before step 10");
         }
         let conn = crate::db::open(&path).expect("migrates");
         let devices: Vec<String> = conn

@@ -78,7 +78,7 @@ fn fill(conn: &Connection, random: &mut Random, first: usize, count: usize) {
         let position = 1 + random.below(20) as i64;
         let code = format!("{}{number}", text(random, 2));
         let device = (random.below(2) > 0).then(|| text(random, 4));
-        // from step 9 a line names an existing device (before, any text)
+        // from step 10 a line names an existing device (before, any text)
         let has_devices: bool = conn
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'devices')",
@@ -215,7 +215,7 @@ fn rows_made_before_the_step_are_indexed_by_it() {
         )
         .expect("count");
     assert_eq!(indexed, 120);
-    // step 9: what the lines named became devices, each line still on its own
+    // step 10: what the lines named became devices, each line still on its own
     let (named, devices, dangling): (i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT count(DISTINCT device_id) FROM lines WHERE device_id <> ''), \
