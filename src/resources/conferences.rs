@@ -3,8 +3,8 @@
 //! room's number (`/1.1/conferences/{conference}/extensions/{extension}`).
 
 use super::Ctx;
-use super::association::{Association, AssociationHooks, Shape};
-use super::extensions::{self, EXTENSIONS};
+use super::association::Association;
+use super::extensions;
 use super::fields::{Field, Values, digits};
 use super::resource::{Hooks, Resource};
 use super::value_of;
@@ -63,28 +63,15 @@ pub static CONFERENCES: Resource = Resource {
 };
 
 /// A room's number: one extension, in its context's conference ranges.
-pub static CONFERENCE_EXTENSIONS: Association = Association {
-    name: "ConferenceExtension",
-    owner: &CONFERENCES,
-    target: &EXTENSIONS,
-    table: "conference_extensions",
-    owner_key: "conference_id",
-    target_key: "extension_id",
-    path: "extensions",
-    shape: Shape::Linked,
-    one_per_target: true,
-    // deleting the room frees its extension (schema step 7 cascades)
-    guards_owner: false,
-    hooks: AssociationHooks {
-        check: Some(|ctx, _conference, extension| {
-            extensions::check_number(ctx, "conference", extension)
-        }),
-        ..AssociationHooks::NONE
-    },
-    doc: "The room's number: one extension of an internal context, within its conference \
+pub static CONFERENCE_EXTENSIONS: Association = extensions::number_of(
+    "ConferenceExtension",
+    &CONFERENCES,
+    "conference_extensions",
+    "conference_id",
+    |ctx, _owner, extension| extensions::check_number(ctx, "conference", extension),
+    "The room's number: one extension of an internal context, within its conference \
           room ranges, serving nothing else. Deleting the room frees it.",
-    ..Association::BASE
-};
+);
 
 /// The administrators' PIN is what tells them apart: it cannot be the
 /// participants' one (on update, what the body leaves out is the stored value).

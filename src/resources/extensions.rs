@@ -248,6 +248,37 @@ pub fn refuse_other_use(ctx: &Ctx, extension_id: i64, kind: &str) -> ApiResult<(
     )))
 }
 
+/// The number of an owner (a group, a queue, a conference room): one
+/// extension linked by path, serving nothing else; deleting the owner frees
+/// it (schema step 7 cascades). `check` is `check_number` for its kind.
+pub const fn number_of(
+    name: &'static str,
+    owner: &'static super::resource::Resource,
+    table: &'static str,
+    owner_key: &'static str,
+    check: super::association::PairHook,
+    doc: &'static str,
+) -> super::association::Association {
+    super::association::Association {
+        name,
+        owner,
+        target: &EXTENSIONS,
+        table,
+        owner_key,
+        target_key: "extension_id",
+        path: "extensions",
+        shape: super::association::Shape::Linked,
+        one_per_target: true,
+        guards_owner: false,
+        hooks: super::association::AssociationHooks {
+            check: Some(check),
+            ..super::association::AssociationHooks::NONE
+        },
+        doc,
+        ..super::association::Association::BASE
+    }
+}
+
 /// The number of a group, a queue or a conference (`kind`): an extension of
 /// an internal context, within the context's ranges for that kind, serving
 /// nothing else.

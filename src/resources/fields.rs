@@ -109,12 +109,13 @@ pub struct Field {
 }
 
 impl Field {
-    pub const fn text(name: &'static str, max: usize) -> Field {
+    /// A field of `kind` with nothing else declared yet.
+    const fn of_kind(name: &'static str, kind: Kind, nullable: bool) -> Field {
         Field {
             name,
-            kind: Kind::Text { max },
+            kind,
             required: false,
-            nullable: true,
+            nullable,
             empty_is_null: false,
             check: None,
             one_of: &[],
@@ -124,75 +125,27 @@ impl Field {
             sorts: false,
             searched: false,
         }
+    }
+
+    pub const fn text(name: &'static str, max: usize) -> Field {
+        Field::of_kind(name, Kind::Text { max }, true)
     }
 
     pub const fn boolean(name: &'static str) -> Field {
-        Field {
-            name,
-            kind: Kind::Bool,
-            required: false,
-            nullable: false,
-            empty_is_null: false,
-            check: None,
-            one_of: &[],
-            refers: None,
-            doc: "",
-            expects: None,
-            sorts: false,
-            searched: false,
-        }
+        Field::of_kind(name, Kind::Bool, false)
     }
 
     pub const fn integer(name: &'static str, min: i64, max: i64, step: i64) -> Field {
-        Field {
-            name,
-            kind: Kind::Int { min, max, step },
-            required: false,
-            nullable: false,
-            empty_is_null: false,
-            check: None,
-            one_of: &[],
-            refers: None,
-            doc: "",
-            expects: None,
-            sorts: false,
-            searched: false,
-        }
+        Field::of_kind(name, Kind::Int { min, max, step }, false)
     }
 
     /// A JSON object (or null): see `Kind::Object`.
     pub const fn object(name: &'static str, booleans: &'static [&'static str]) -> Field {
-        Field {
-            name,
-            kind: Kind::Object { booleans },
-            required: false,
-            nullable: true,
-            empty_is_null: false,
-            check: None,
-            one_of: &[],
-            refers: None,
-            doc: "",
-            expects: None,
-            sorts: false,
-            searched: false,
-        }
+        Field::of_kind(name, Kind::Object { booleans }, true)
     }
 
     pub const fn list(name: &'static str, item: Item) -> Field {
-        Field {
-            name,
-            kind: Kind::List { item },
-            required: false,
-            nullable: false,
-            empty_is_null: false,
-            check: None,
-            one_of: &[],
-            refers: None,
-            doc: "",
-            expects: None,
-            sorts: false,
-            searched: false,
-        }
+        Field::of_kind(name, Kind::List { item }, false)
     }
 
     pub const fn required(mut self) -> Field {

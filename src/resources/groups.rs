@@ -3,8 +3,8 @@
 //! (`/1.1/groups/{group}/extensions/{extension}`). A group is a queue to
 //! Asterisk, so no group and queue share a name.
 
-use super::association::{Association, AssociationHooks, Shape};
-use super::extensions::{self, EXTENSIONS};
+use super::association::Association;
+use super::extensions;
 use super::fields::{Field, Values};
 use super::resource::{Hooks, Resource};
 use super::{Ctx, value_of};
@@ -88,26 +88,15 @@ pub static GROUPS: Resource = Resource {
 };
 
 /// A group's number: one extension, in its context's group ranges.
-pub static GROUP_EXTENSIONS: Association = Association {
-    name: "GroupExtension",
-    owner: &GROUPS,
-    target: &EXTENSIONS,
-    table: "group_extensions",
-    owner_key: "group_id",
-    target_key: "extension_id",
-    path: "extensions",
-    shape: Shape::Linked,
-    one_per_target: true,
-    // deleting the group frees its extension (schema step 7 cascades)
-    guards_owner: false,
-    hooks: AssociationHooks {
-        check: Some(|ctx, _group, extension| extensions::check_number(ctx, "group", extension)),
-        ..AssociationHooks::NONE
-    },
-    doc: "The group's number: one extension of an internal context, within its group \
+pub static GROUP_EXTENSIONS: Association = extensions::number_of(
+    "GroupExtension",
+    &GROUPS,
+    "group_extensions",
+    "group_id",
+    |ctx, _owner, extension| extensions::check_number(ctx, "group", extension),
+    "The group's number: one extension of an internal context, within its group \
           ranges, serving nothing else. Deleting the group frees it.",
-    ..Association::BASE
-};
+);
 
 /// 1 to 128 letters, digits, `-`, `_` or `.`, and not `general` (the
 /// section of queues.conf that is no queue).

@@ -5,7 +5,7 @@
 use super::Ctx;
 use super::agents::AGENTS;
 use super::association::{Association, AssociationHooks, Reverse, Shape};
-use super::extensions::{self, EXTENSIONS};
+use super::extensions;
 use super::fields::{Field, Item, Values};
 use super::groups::{CALLER_ID_MODES, SECONDS_MAX, name_free_in, queue_name};
 use super::resource::{Hooks, Resource};
@@ -110,26 +110,15 @@ pub static QUEUE_MEMBERS: Association = Association {
 };
 
 /// A queue's number: one extension, in its context's queue ranges.
-pub static QUEUE_EXTENSIONS: Association = Association {
-    name: "QueueExtension",
-    owner: &QUEUES,
-    target: &EXTENSIONS,
-    table: "queue_extensions",
-    owner_key: "queue_id",
-    target_key: "extension_id",
-    path: "extensions",
-    shape: Shape::Linked,
-    one_per_target: true,
-    // deleting the queue frees its extension (schema step 7 cascades)
-    guards_owner: false,
-    hooks: AssociationHooks {
-        check: Some(|ctx, _queue, extension| extensions::check_number(ctx, "queue", extension)),
-        ..AssociationHooks::NONE
-    },
-    doc: "The queue's number: one extension of an internal context, within its queue \
+pub static QUEUE_EXTENSIONS: Association = extensions::number_of(
+    "QueueExtension",
+    &QUEUES,
+    "queue_extensions",
+    "queue_id",
+    |ctx, _owner, extension| extensions::check_number(ctx, "queue", extension),
+    "The queue's number: one extension of an internal context, within its queue \
           ranges, serving nothing else. Deleting the queue frees it.",
-    ..Association::BASE
-};
+);
 
 /// The queue with its `extensions` and, as Wazo shows them, its
 /// `members`: `{"agents": [{"id", "number", "penalty", "links"}]}`.
