@@ -919,3 +919,55 @@ BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: lines.device_id'); END
 CREATE TRIGGER devices_renamed AFTER UPDATE OF public_id ON devices
     WHEN new.public_id IS NOT old.public_id
 BEGIN UPDATE lines SET device_id = new.public_id WHERE device_id = old.public_id; END;
+
+-- step 11: change events, webhooks and their deliveries
+
+-- Every committed change of a resource or an association, written in the
+-- request's own transaction (a refused request leaves none). `seq` only
+-- grows, even once old events are pruned (AUTOINCREMENT never reuses a
+-- number): it is the stream's `id:` and what `Last-Event-ID` names.
+-- `timestamp` is UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`; `data` the payload's JSON.
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL,
+    routing_key  TEXT NOT NULL,
+    timestamp    TEXT NOT NULL,
+    data         TEXT NOT NULL
+);
+
+-- Where events are POSTed. `events` is a JSON list of event names, or
+-- ["*"] for all; `secret` signs each delivery (never shown).
+CREATE TABLE webhooks (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    url                 TEXT NOT NULL,
+    events              TEXT NOT NULL DEFAULT '["*"]',
+    secret              TEXT,
+    verify_certificate  INTEGER NOT NULL DEFAULT 1 CHECK (verify_certificate IN (0, 1)),
+    enabled             INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1))
+);
+CREATE INDEX webhooks_name ON webhooks (name COLLATE NOCASE, id);
+
+-- One event to one webhook: made with the event, in the same transaction,
+-- for every enabled webhook that wants it; `uuid` is its X-Xivo-Delivery,
+-- the same on every attempt. A pending delivery keeps its event from being
+-- pruned; a finished one goes with its event. Times are Unix seconds.
+CREATE TABLE webhook_deliveries (
+    id               INTEGER PRIMARY KEY,
+    webhook_id       INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_seq        INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+    uuid             TEXT NOT NULL UNIQUE,
+    state            TEXT NOT NULL DEFAULT 'pending'
+                         CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       REAL NOT NULL,
+    last_attempt_at  REAL,
+    last_status      INTEGER,
+    last_error       TEXT,
+    next_attempt_at  REAL
+);
+-- a webhook's next delivery is its oldest pending one
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, id)
+    WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, event_seq);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);

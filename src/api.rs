@@ -15,7 +15,7 @@ use crate::resources::resource::{Op, Resource};
 use crate::resources::sub_object::{SubObject, SubObjectOp};
 use crate::resources::{
     ASSOCIATIONS, RESOURCES, SUB_OBJECTS, call_logs, callfilters, configuration, devices,
-    extensions, funckeys, infos,
+    extensions, funckeys, infos, webhooks,
 };
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
@@ -246,6 +246,16 @@ fn special_routes() -> Vec<Route> {
             Get,
             "/1.1/devices/{device}/remove_line/{line}",
             &devices::remove_line,
+        ),
+        // change events: the stream, and a webhook's deliveries (src/events)
+        Route {
+            produces: crate::routes::Produces::EventStream,
+            ..Route::confd(Get, "/1.1/events", &crate::events::stream::open)
+        },
+        Route::confd(
+            Get,
+            "/1.1/webhooks/{webhook}/deliveries",
+            &webhooks::deliveries,
         ),
         Route::auth(Post, "/0.1/token", token_api::create),
         Route::auth(Get, "/0.1/token/{token}", token_api::check),

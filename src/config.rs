@@ -14,6 +14,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub limits: LimitsConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +91,28 @@ pub struct LimitsConfig {
     pub body_timeout: u64,
     /// Seconds one socket read or write may block (also the keep-alive idle limit).
     pub socket_timeout: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Days an event is kept for clients that reconnect with `Last-Event-ID`.
+    pub history_days: u64,
+    /// Most events kept, whatever their age.
+    pub history_count: u64,
+    /// Seconds an idle event stream may stay silent before a comment line
+    /// keeps it open through proxies (1 to 15).
+    pub keepalive_seconds: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            history_days: 7,
+            history_count: 100_000,
+            keepalive_seconds: 15,
+        }
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -176,6 +199,12 @@ impl Config {
         if self.auth.default_token_lifetime == 0 {
             return Err("[auth] default_token_lifetime must be positive".into());
         }
+        if !(1..=15).contains(&self.events.keepalive_seconds) {
+            return Err("[events] keepalive_seconds must be from 1 to 15".into());
+        }
+        if self.events.history_days == 0 || self.events.history_count == 0 {
+            return Err("[events] history_days and history_count must be positive".into());
+        }
         Ok(())
     }
 
@@ -243,5 +272,20 @@ mod tests {
         assert_eq!(config.https.listen, defaults.https.listen);
         assert_eq!(config.auth.listen, defaults.auth.listen);
         assert_eq!(config.database.path, defaults.database.path);
+        assert_eq!(config.events.history_days, defaults.events.history_days);
+        assert_eq!(config.events.history_count, defaults.events.history_count);
+        assert_eq!(
+            config.events.keepalive_seconds,
+            defaults.events.keepalive_seconds
+        );
+    }
+
+    #[test]
+    fn events_settings_are_checked() {
+        let config: Config = toml::from_str("[events]\nkeepalive_seconds = 16\n").expect("parses");
+        assert!(config.check().is_err(), "a stream silent past 15 s");
+        let config: Config = toml::from_str("[events]\nhistory_count = 0\n").expect("parses");
+        assert!(config.check().is_err());
+        assert!(toml::from_str::<Config>("[events]\nkeep = 1\n").is_err());
     }
 }

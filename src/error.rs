@@ -34,6 +34,9 @@ pub enum ApiError {
     Forbidden(String),
     /// 406: the `Accept` excludes the route's type (named here).
     NotAcceptable(&'static str),
+    /// 406 from the event stream: a client must ask for `text/event-stream`
+    /// by name (an endless answer is for clients that know they get one).
+    StreamNotAsked,
     /// 415: a body not of the route's type (named here).
     UnsupportedMediaType(&'static str),
     PayloadTooLarge(usize),
@@ -90,7 +93,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Unauthorized { .. } | ApiError::StaleNonce => 401,
             ApiError::Forbidden(_) => 403,
-            ApiError::NotAcceptable(_) => 406,
+            ApiError::NotAcceptable(_) | ApiError::StreamNotAsked => 406,
             ApiError::RequestTimeout => 408,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
@@ -116,6 +119,9 @@ impl ApiError {
             ApiError::Unauthorized { message, .. } => message.clone(),
             ApiError::StaleNonce => "Unauthorized: the digest nonce has expired".into(),
             ApiError::Forbidden(m) => m.clone(),
+            ApiError::StreamNotAsked => {
+                "Input Error - this is a stream of events: send Accept: text/event-stream".into()
+            }
             ApiError::NotAcceptable(media) => {
                 let media = media.split(';').next().unwrap_or(media);
                 format!("Input Error - the server only answers {media}: check the Accept header")

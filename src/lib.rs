@@ -9,6 +9,7 @@ pub mod config;
 pub mod csv;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod handler;
 pub mod http;
 pub mod logging;

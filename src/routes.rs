@@ -47,6 +47,9 @@ pub enum Produces {
     /// another type (a CSV export): served to an `Accept` naming one of
     /// its ranges, or to none; 406 otherwise (its errors are still JSON)
     Media(&'static Media),
+    /// Server-Sent Events (`text/event-stream`): served only to a client
+    /// whose `Accept` names it, since the answer never ends
+    EventStream,
 }
 
 /// What a route's request body may be, for the `Content-Type` check.

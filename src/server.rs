@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::db;
 use crate::db::list::ListCache;
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::handler::Ctx;
 use crate::http::Media;
 use crate::http::listener::{self, Job, Limits};
@@ -118,6 +119,8 @@ pub fn run(config: Config) -> Result<(), String> {
             .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
     }
 
+    events::HUB.open();
+    events::delivery::start(&config.database.path)?;
     let mut worker = Worker::new(conn, config, fallback_hosts)?;
     log::info!(
         "started in {:.1} ms",
@@ -138,6 +141,9 @@ pub fn run(config: Config) -> Result<(), String> {
     }
 
     log::info!("stopping: finishing queued requests");
+    // event streams end (their clients reconnect with Last-Event-ID), and
+    // webhook workers stop after their current attempt
+    events::HUB.close();
     // what is queued, and what arrives while it is answered, for at most 2 s
     let drain_until = Instant::now() + Duration::from_secs(2);
     while let Ok(job) = jobs_rx.recv_timeout(
@@ -242,6 +248,9 @@ impl Worker {
         let result = self.run_sql("COMMIT");
         if result.is_err() {
             self.conn.execute_batch("ROLLBACK").ok();
+        } else {
+            // the streams and webhooks learn of the events it wrote
+            events::committed();
         }
         self.data_changed();
         result
@@ -469,6 +478,11 @@ impl Worker {
             Err(error) => log::warn!("cannot purge expired tokens: {error}"),
         }
         self.gate.purge(now as u64);
+        match events::prune(&self.conn, &self.config.events) {
+            Ok(0) => {}
+            Ok(count) => log::debug!("dropped {count} events past the history"),
+            Err(error) => log::warn!("cannot drop old events: {error}"),
+        }
     }
 
     fn render_error(&self, error: ApiError, service: Service) -> ApiResponse {
@@ -558,13 +572,23 @@ fn raise_open_files_limit() {
 }
 
 /// 406 unless the client's `Accept` allows what the route answers (JSON,
-/// or its own media type; a missing or empty `Accept` allows anything); 415
-/// for a body not of the type the route takes.
+/// or its own media type; a missing or empty `Accept` allows anything; the
+/// event stream must be named, so that a generic client taking anything is
+/// not left reading an answer that never ends); 415 for a body not of the
+/// type the route takes.
 fn negotiate(request: &ApiRequest, produces: Produces, consumes: Consumes) -> ApiResult<()> {
+    if produces == Produces::EventStream
+        && !request
+            .accept
+            .as_deref()
+            .is_some_and(|accept| EVENT_STREAM.matches(accept))
+    {
+        return Err(ApiError::StreamNotAsked);
+    }
     if let Some(accept) = request.accept.as_deref().filter(|a| !a.trim().is_empty()) {
         let acceptable = match produces {
             Produces::Json => JSON.matches(accept),
-            Produces::Document => true,
+            Produces::Document | Produces::EventStream => true,
             Produces::Media(media) => media.matches(accept),
         };
         if !acceptable {
@@ -600,6 +624,12 @@ fn negotiate(request: &ApiRequest, produces: Produces, consumes: Consumes) -> Ap
 const JSON: Media = Media {
     content_type: "application/json",
     accepts: &["application/json", "application/*", "*/*"],
+};
+
+/// The event stream's type: served only to an `Accept` naming it.
+const EVENT_STREAM: Media = Media {
+    content_type: "text/event-stream",
+    accepts: &["text/event-stream"],
 };
 
 /// The path as it may be logged: token secrets in it are masked.

@@ -17,6 +17,7 @@ use super::tls::TlsPair;
 use super::{ApiRequest, ApiResponse, ListenerKind, Method, split_target};
 use crate::error::ApiError;
 use socket2::{Domain, Protocol, Socket, Type};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -120,12 +121,90 @@ fn answer(kind: ListenerKind, mut raw: tiny_http::Request, jobs: &Sender<Job>, l
         reply,
     };
     // no answer when the server is stopping: dropping `raw` answers 500
-    if jobs.send(job).is_ok()
-        && let Ok(response) = answered.recv()
-    {
-        respond(raw, response);
+    let answer = match jobs.send(job) {
+        Ok(()) => answered.recv().ok(),
+        Err(_) => None,
+    };
+    match answer {
+        Some(mut response) => match response.live.take() {
+            Some(streamer) => {
+                // a stream lasts as long as its client: shutdown does not wait for it
+                ANSWERING.fetch_sub(1, Ordering::SeqCst);
+                stream(raw, response, streamer);
+            }
+            None => {
+                respond(raw, response);
+                ANSWERING.fetch_sub(1, Ordering::SeqCst);
+            }
+        },
+        None => {
+            ANSWERING.fetch_sub(1, Ordering::SeqCst);
+        }
     }
-    ANSWERING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Writes a streamed response: the head, then whatever the streamer
+/// writes, each flush one chunk (HTTP/1.1) or plain bytes until the
+/// connection closes (HTTP/1.0). The connection is closed after it.
+fn stream(mut raw: tiny_http::Request, response: ApiResponse, streamer: super::Streamer) {
+    raw.close_connection();
+    let version = raw.http_version();
+    let chunked = (version.0, version.1) >= (1, 1);
+    let mut writer = raw.into_writer();
+    let mut head = format!("HTTP/1.1 {} OK\r\n", response.status);
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("Cache-Control: no-cache\r\nConnection: close\r\n");
+    if chunked {
+        head.push_str("Transfer-Encoding: chunked\r\n");
+    }
+    head.push_str("\r\n");
+    if writer.write_all(head.as_bytes()).is_err() || writer.flush().is_err() {
+        return;
+    }
+    let mut body = Chunks {
+        inner: writer,
+        pending: Vec::new(),
+        chunked,
+    };
+    (streamer.0)(&mut body);
+    if chunked && body.flush().is_ok() {
+        // the last chunk: the stream ended cleanly
+        body.inner.write_all(b"0\r\n\r\n").ok();
+        body.inner.flush().ok();
+    }
+}
+
+/// What a streamer writes goes out at each `flush`: as one chunk of
+/// `Transfer-Encoding: chunked`, or as it is.
+struct Chunks {
+    inner: Box<dyn Write + Send>,
+    pending: Vec<u8>,
+    chunked: bool,
+}
+
+impl Write for Chunks {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return self.inner.flush();
+        }
+        if self.chunked {
+            let size = format!("{:x}\r\n", self.pending.len());
+            self.inner.write_all(size.as_bytes())?;
+            self.inner.write_all(&self.pending)?;
+            self.inner.write_all(b"\r\n")?;
+        } else {
+            self.inner.write_all(&self.pending)?;
+        }
+        self.pending.clear();
+        self.inner.flush()
+    }
 }
 
 /// At shutdown: lets the connections' threads write the answers they were
@@ -230,6 +309,7 @@ fn describe(kind: ListenerKind, raw: &tiny_http::Request) -> ApiRequest {
         authorization: header(raw, "Authorization").map(str::to_string),
         auth_token: header(raw, "X-Auth-Token").map(str::to_string),
         host: header(raw, "Host").map(str::to_string),
+        last_event_id: header(raw, "Last-Event-ID").map(str::to_string),
         body: Vec::new(),
         peer: raw.remote_addr().map(|a| a.ip()),
         listener: kind,
@@ -243,6 +323,7 @@ pub fn respond(raw: tiny_http::Request, response: ApiResponse) {
         headers,
         body,
         stream,
+        ..
     } = response;
     // JSON unless the response names its own type (see `ApiResponse::document`)
     let typed = headers

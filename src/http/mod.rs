@@ -6,8 +6,9 @@ pub mod json;
 pub mod listener;
 pub mod tls;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Which listener a request came in on; it decides the scheme of the links
 /// and which service (confd or the token API) answers.
@@ -81,6 +82,8 @@ pub struct ApiRequest {
     pub authorization: Option<String>,
     pub auth_token: Option<String>,
     pub host: Option<String>,
+    /// `Last-Event-ID`: where an event stream's client left off.
+    pub last_event_id: Option<String>,
     pub body: Vec<u8>,
     pub peer: Option<IpAddr>,
     pub listener: ListenerKind,
@@ -100,6 +103,7 @@ impl ApiRequest {
             authorization: None,
             auth_token: None,
             host: None,
+            last_event_id: None,
             body: vec![],
             peer: None,
             listener: ListenerKind::Https,
@@ -175,6 +179,21 @@ pub struct ApiResponse {
     pub body: Vec<u8>,
     /// When set, the body instead of `body` (see `ApiResponse::streamed`).
     pub stream: Option<BodyStream>,
+    /// A body written as it is made, after `body`, on the connection's own
+    /// thread, for as long as its client stays (an event stream): the
+    /// request loop never waits on it.
+    pub live: Option<Streamer>,
+}
+
+/// Writes a live body into the connection until it is done (or a write
+/// fails); each `flush` sends what was written so far.
+#[derive(Clone)]
+pub struct Streamer(pub Arc<dyn Fn(&mut dyn Write) + Send + Sync>);
+
+impl std::fmt::Debug for Streamer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Streamer")
+    }
 }
 
 impl ApiResponse {
@@ -184,6 +203,7 @@ impl ApiResponse {
             headers: Vec::new(),
             body: serde_json::to_vec(value).unwrap_or_default(),
             stream: None,
+            live: None,
         }
     }
 
@@ -193,6 +213,7 @@ impl ApiResponse {
             headers: Vec::new(),
             body,
             stream: None,
+            live: None,
         }
     }
 
@@ -202,6 +223,7 @@ impl ApiResponse {
             headers: Vec::new(),
             body: Vec::new(),
             stream: None,
+            live: None,
         }
     }
 
@@ -213,6 +235,7 @@ impl ApiResponse {
             headers: vec![("Content-Type", content_type.to_string())],
             body,
             stream: None,
+            live: None,
         }
     }
 
@@ -224,6 +247,20 @@ impl ApiResponse {
             headers: vec![("Content-Type", content_type.to_string())],
             body: Vec::new(),
             stream: Some(BodyStream(Box::new(body))),
+            live: None,
+        }
+    }
+
+    /// 200 with a body of type `content_type` written by `streamer` on the
+    /// connection's thread, for as long as it runs; the connection closes
+    /// after it.
+    pub fn live(content_type: &'static str, streamer: Streamer) -> ApiResponse {
+        ApiResponse {
+            status: 200,
+            headers: vec![("Content-Type", content_type.to_string())],
+            body: Vec::new(),
+            stream: None,
+            live: Some(streamer),
         }
     }
 

@@ -337,6 +337,39 @@ pub static DOCS: &[Doc] = &[
         (400, "The line is not on this device"),
         (403, "Not asked from the server itself"),
     ]),
+    Doc::new(Get, "/1.1/events", "events", "The change events, as they happen")
+        .explain(
+            "Server-Sent Events (`Accept: text/event-stream`), one per committed change of a \
+             resource or an association: `id:` its sequence number, `event:` its name, `data:` \
+             one `Event` object. A client that reconnects with `Last-Event-ID` (or \
+             `?last_event_id=`) gets every event after that one still kept (see `[events]` in \
+             the configuration); without it, the stream starts with the next change. An idle \
+             stream gets a comment line at least every 15 seconds. Events are written in the \
+             transaction of their change: a refused request raises none.",
+        )
+        .query(&[Param::text(
+            "last_event_id",
+            "The last event the client has, as the `Last-Event-ID` header gives it.",
+        )])
+        .replies(Reply::Shape(200, "Event"))
+        .errors(&[
+            (400, "A Last-Event-ID that is no event's id"),
+            (406, "An Accept that excludes text/event-stream"),
+        ]),
+    Doc::new(
+        Get,
+        "/1.1/webhooks/{webhook}/deliveries",
+        "webhooks",
+        "The webhook's recent deliveries",
+    )
+    .explain(
+        "Its deliveries whose events are still kept, newest first: the event, whether it is \
+         delivered, pending or given up, the attempts made, the last status code or error, \
+         and when the next attempt is due. A delivery is retried 2 s after a failure, then \
+         after 4 s, 8 s... doubling up to an hour, and given up once an attempt fails more \
+         than 24 hours after its event. `order` takes `id`, `event` or `status`.",
+    )
+    .replies(Reply::Shape(200, "WebhookDeliveries")),
     Doc::new(
         Get,
         "/1.1/funckeys/destinations",
@@ -810,6 +843,52 @@ pub static DOCS: &[Doc] = &[
 
 /// Definitions no field declaration makes, by name.
 pub static SHAPES: &[(&str, ShapeFn)] = &[
+    ("Event", |_| {
+        json!({
+            "type": "object",
+            "description": "One change, as the stream's `data:` and a webhook's body carry it; \
+                `name`, `routing_key` and `data` as xivo-bus 15.20 has them.",
+            "properties": {
+                "name": {"type": "string", "example": "user_created"},
+                "routing_key": {"type": "string", "example": "config.user.created"},
+                "origin_uuid": {"type": "string", "format": "uuid",
+                                "description": "The instance's uuid (`GET /infos`)."},
+                "timestamp": {"type": "string", "format": "date-time",
+                              "description": "When the change was made, UTC."},
+                "data": {"type": "object", "description": "The payload: `{\"id\": 7}` for \
+                         most resources, the pair's ids for an association."},
+            },
+        })
+    }),
+    ("WebhookDeliveries", |_| {
+        json!({
+            "type": "object",
+            "required": ["total", "items"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "items": {"type": "array", "items": {"$ref": "#/definitions/WebhookDelivery"}},
+            },
+        })
+    }),
+    ("WebhookDelivery", |_| {
+        json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid",
+                       "description": "Its `X-Xivo-Delivery`, the same on every attempt."},
+                "event_id": {"type": "integer", "description": "The event's sequence number."},
+                "event": {"type": "string", "description": "The event's name."},
+                "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                "attempts": {"type": "integer", "minimum": 0},
+                "status_code": {"type": "integer", "x-nullable": true,
+                                "description": "What the receiver answered last."},
+                "error": {"type": "string", "x-nullable": true,
+                          "description": "Why the last attempt failed."},
+                "last_attempt_at": {"type": "string", "format": "date-time", "x-nullable": true},
+                "next_attempt_at": {"type": "string", "format": "date-time", "x-nullable": true},
+            },
+        })
+    }),
     ("Error", |_| {
         json!({
             "type": "array",

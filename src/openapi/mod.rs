@@ -677,6 +677,9 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
     if !description.is_empty() {
         operation["description"] = Value::String(description);
     }
+    if route.produces == routes::Produces::EventStream {
+        operation["produces"] = json!(["text/event-stream"]);
+    }
     match (doc.security, route.access) {
         (Some(scheme), _) => operation["security"] = json!([{ scheme: [] }]),
         (None, Access::Public) => operation["security"] = json!([]),
@@ -1085,6 +1088,9 @@ fn field_schema(field: &Field, note: Option<&Note>, default: Option<Value>) -> V
     if field.nullable {
         schema["x-nullable"] = Value::Bool(true);
     }
+    if field.write_only {
+        append(&mut text, "Write-only: it always reads back as null.");
+    }
     let one_of = note.map_or(field.one_of, |n| n.one_of);
     let one_of = if one_of.is_empty() {
         field.one_of
@@ -1111,6 +1117,7 @@ fn list_item_schema(item: crate::resources::fields::Item) -> Value {
             "type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"},
             "description": "[key, value]"
         }),
+        Item::Name => json!({"type": "string", "minLength": 1, "maxLength": 128}),
         Item::Range => json!({
             "type": "object", "required": ["start"],
             "properties": {

@@ -83,6 +83,66 @@ pub struct AssociationHooks {
     pub after: Option<PairHook>,
 }
 
+/// A change of one pair, as its event tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairChange {
+    Associated,
+    Dissociated,
+    /// the pair's `fields` changed (`PUT <path>/{t}`)
+    Edited,
+}
+
+impl PairChange {
+    pub const ALL: &'static [PairChange] = &[
+        PairChange::Associated,
+        PairChange::Dissociated,
+        PairChange::Edited,
+    ];
+
+    /// The word ending the routing key, as xivo-bus 15.20 has them.
+    fn routing_word(self) -> &'static str {
+        match self {
+            PairChange::Associated => "created",
+            PairChange::Dissociated => "deleted",
+            PairChange::Edited => "edited",
+        }
+    }
+}
+
+/// The words of an association's events (see `crate::events`), as
+/// xivo-bus 15.20 has them: `<thing>_associated|dissociated|edited`,
+/// routing key `config.<thing>_association.created|deleted|edited`, payload
+/// the pair as stored (both ids, `extra` and `fields`). Each part left None
+/// is derived from the declaration.
+#[derive(Clone, Copy)]
+pub struct PairEvents {
+    /// `user_line` in `config.user_line_association.created`; None: the
+    /// snake_case of the association's `name`.
+    pub thing: Option<&'static str>,
+    /// Event names where the reference's are not `<thing>_<change>`
+    /// (`line_associated` for a user's line).
+    pub associated: Option<&'static str>,
+    pub dissociated: Option<&'static str>,
+    pub edited: Option<&'static str>,
+    /// Changes the derived payload (the reference's dissociation of a
+    /// voicemail says `enabled: false`).
+    pub data: Option<fn(PairChange, &mut Map<String, Value>)>,
+    /// Told as an edit of the owner (`line_edited` with the line's id), as
+    /// the reference told a line's endpoint.
+    pub as_owner_edit: bool,
+}
+
+impl PairEvents {
+    pub const DERIVED: PairEvents = PairEvents {
+        thing: None,
+        associated: None,
+        dissociated: None,
+        edited: None,
+        data: None,
+        as_owner_edit: false,
+    };
+}
+
 impl AssociationHooks {
     pub const NONE: AssociationHooks = AssociationHooks {
         check: None,
@@ -149,6 +209,8 @@ pub struct Association {
     /// A 404 about one pair names the target's key first
     /// (`('agent_id': 3, 'queue_id': 2)`).
     pub target_first: bool,
+    /// The words of its change events.
+    pub events: PairEvents,
 }
 
 /// The routes an association answers.
@@ -203,6 +265,7 @@ impl Association {
         pair_routes: false,
         keyed_not_found: false,
         target_first: false,
+        events: PairEvents::DERIVED,
     };
 
     pub fn serve(&'static self, op: AssociationOp, ctx: &mut Ctx) -> ApiResult<ApiResponse> {
@@ -277,6 +340,7 @@ impl Association {
         let values = super::fields::validate(self.fields, &ignored, &body, Mode::Update)?;
         self.find_pair(ctx, owner, target)?;
         if values.is_empty() {
+            self.tell_pair(ctx, owner, target, PairChange::Edited)?;
             return Ok(ApiResponse::no_content());
         }
         let (table, owner_column, target_column) = self.source();
@@ -298,6 +362,7 @@ impl Association {
         if let Some(after) = self.hooks.after {
             after(ctx, owner, target)?;
         }
+        self.tell_pair(ctx, owner, target, PairChange::Edited)?;
         Ok(ApiResponse::no_content())
     }
 
@@ -483,7 +548,7 @@ impl Association {
                 return Ok(());
             }
             if let Some(current) = self.pairs(ctx, Side::Owner, owner)?.first() {
-                self.unlink(ctx, owner, current.target)?;
+                self.unlink_told(ctx, owner, current.target)?;
             }
         } else if self.single_owner()
             && let Some(current) = self.pairs(ctx, Side::Owner, owner)?.first()
@@ -520,7 +585,7 @@ impl Association {
         if let Some(after) = self.hooks.after {
             after(ctx, owner, target)?;
         }
-        Ok(())
+        self.tell_pair(ctx, owner, target, PairChange::Associated)
     }
 
     fn dissociate(&self, ctx: &Ctx) -> ApiResult<ApiResponse> {
@@ -561,11 +626,107 @@ impl Association {
         if let Some(check) = self.hooks.check_dissociate {
             check(ctx, owner, target)?;
         }
-        self.unlink(ctx, owner, target)?;
+        self.unlink_told(ctx, owner, target)?;
         if let Some(after) = self.hooks.after {
             after(ctx, owner, target)?;
         }
         Ok(ApiResponse::no_content())
+    }
+
+    /// Removes the stored pair and raises its dissociated event (with the
+    /// pair as it was).
+    fn unlink_told(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<()> {
+        let data = self.event_data(ctx, owner, target, PairChange::Dissociated)?;
+        self.unlink(ctx, owner, target)?;
+        self.tell(ctx, PairChange::Dissociated, &data)
+    }
+
+    /// `user_line` in `config.user_line_association.created`.
+    pub fn event_thing(&self) -> String {
+        match self.events.thing {
+            Some(thing) => thing.to_string(),
+            None => crate::events::snake_case(self.name),
+        }
+    }
+
+    /// `line_associated`, `line_extension_dissociated`...
+    pub fn event_name(&self, change: PairChange) -> String {
+        if self.events.as_owner_edit {
+            return self.owner.event_name(super::resource::Change::Edited);
+        }
+        let given = match change {
+            PairChange::Associated => self.events.associated,
+            PairChange::Dissociated => self.events.dissociated,
+            PairChange::Edited => self.events.edited,
+        };
+        match given {
+            Some(name) => name.to_string(),
+            None => {
+                let word = match change {
+                    PairChange::Associated => "associated",
+                    PairChange::Dissociated => "dissociated",
+                    PairChange::Edited => "edited",
+                };
+                format!("{}_{word}", self.event_thing())
+            }
+        }
+    }
+
+    /// `config.user_line_association.created`
+    pub fn event_routing_key(&self, change: PairChange) -> String {
+        if self.events.as_owner_edit {
+            return self
+                .owner
+                .event_routing_key(super::resource::Change::Edited);
+        }
+        format!(
+            "config.{}_association.{}",
+            self.event_thing(),
+            change.routing_word()
+        )
+    }
+
+    /// The payload of a pair's event: the pair as stored (both ids, then
+    /// `extra` and `fields`), or the owner's payload when told as its edit.
+    pub fn event_data(
+        &self,
+        ctx: &Ctx,
+        owner: i64,
+        target: i64,
+        change: PairChange,
+    ) -> ApiResult<Value> {
+        if self.events.as_owner_edit {
+            return self.owner.event_data(ctx, owner);
+        }
+        let mut data = Map::new();
+        data.insert(self.owner_key.into(), Value::from(owner));
+        data.insert(self.target_key.into(), Value::from(target));
+        if let Some(pair) = self
+            .pairs(ctx, Side::Owner, owner)?
+            .into_iter()
+            .find(|pair| pair.target == target)
+        {
+            data.extend(pair.extra);
+        }
+        if let Some(adjust) = self.events.data {
+            adjust(change, &mut data);
+        }
+        Ok(Value::Object(data))
+    }
+
+    fn tell(&self, ctx: &Ctx, change: PairChange, data: &Value) -> ApiResult<()> {
+        crate::events::raise(
+            ctx,
+            &self.event_name(change),
+            &self.event_routing_key(change),
+            data,
+        )
+    }
+
+    /// Raises the pair's `change` event, with the pair as it is now.
+    fn tell_pair(&self, ctx: &Ctx, owner: i64, target: i64, change: PairChange) -> ApiResult<()> {
+        let data = self.event_data(ctx, owner, target, change)?;
+        self.tell(ctx, change, &data)
     }
 
     /// Removes the stored pair.

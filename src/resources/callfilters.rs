@@ -234,6 +234,19 @@ fn put_members(ctx: &Ctx, role: Role) -> ApiResult<ApiResponse> {
         }
     }
     store_members(ctx, filter_id, role, &wanted)?;
+    let (name, routing_key) = match role {
+        Role::Boss => (
+            crate::events::CALL_FILTER_RECIPIENTS_EDITED,
+            "config.call_filter_recipients.edited",
+        ),
+        Role::Secretary => (
+            crate::events::CALL_FILTER_SURROGATES_EDITED,
+            "config.call_filter_surrogates.edited",
+        ),
+    };
+    let user_ids: Vec<i64> = wanted.iter().map(|member| member.user_id).collect();
+    let data = json!({"call_filter_id": filter_id, "user_ids": user_ids});
+    crate::events::raise(ctx, name, routing_key, &data)?;
     Ok(ApiResponse::no_content())
 }
 

@@ -45,5 +45,11 @@ pub fn put_live_reload(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let values = fields::validate(LIVE_RELOAD_FIELDS, &["links"], &body, Mode::Create)?;
     let enabled = value_of(&values, "enabled") == Some(&SqlValue::Integer(1));
     set_live_reload(ctx.conn, enabled)?;
+    crate::events::raise(
+        ctx,
+        "live_reload_edited",
+        "config.live_reload.edited",
+        &json!({"live_reload_enabled": enabled}),
+    )?;
     Ok(ApiResponse::no_content())
 }

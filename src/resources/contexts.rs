@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use super::fields::{Field, Item};
-use super::resource::Resource;
+use super::resource::{Events, Resource};
 use crate::db::list::ListSpec;
 use crate::error::ApiResult;
 use rusqlite::OptionalExtension;
@@ -54,8 +54,29 @@ pub static CONTEXTS: Resource = Resource {
     tag: "contexts",
     unique: &[&["name"]],
     example: r#"{"name": "ctx{unique}", "type": "internal", "user_ranges": [{"start": "1000", "end": "1999"}]}"#,
+    events: Events {
+        data: Some(event_data),
+        ..Events::DERIVED
+    },
     ..Resource::BASE
 };
+
+/// xivo-bus 15.20's context payload (`name`, `display_name`,
+/// `description`, `type`), with the context's `id`.
+fn event_data(ctx: &Ctx, id: i64) -> ApiResult<Value> {
+    Ok(ctx
+        .conn
+        .prepare_cached("SELECT name, display_name, description, type FROM contexts WHERE id = ?1")?
+        .query_row([id], |row| {
+            Ok(serde_json::json!({
+                "id": id,
+                "name": row.get::<_, String>(0)?,
+                "display_name": row.get::<_, Option<String>>(1)?,
+                "description": row.get::<_, Option<String>>(2)?,
+                "type": row.get::<_, String>(3)?,
+            }))
+        })?)
+}
 
 /// The type of the context named `name`, if it exists.
 pub fn type_of(ctx: &Ctx, name: &str) -> ApiResult<Option<String>> {

@@ -67,6 +67,10 @@ pub static USER_CTI: SubObject = SubObject {
         },
     ],
     check: Some(needs_credentials_to_enable),
+    event: (
+        "cti_profile_edited",
+        "config.user_cti_profile_association.edited",
+    ),
     doc: "A user's CTI settings: its profile, and whether it may log in. A PUT changes \
           what it gives; null or absent leaves a value as it is.",
 };

@@ -4,7 +4,7 @@
 use super::association::{Association, AssociationHooks, AssociationOp, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Mode, Values};
 use super::lines::{self, LINES};
-use super::resource::{Hooks, Resource};
+use super::resource::{Events, Hooks, Resource};
 use super::{Ctx, contexts, value_of};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
@@ -56,8 +56,18 @@ pub static EXTENSIONS: Resource = Resource {
         after_write: Some(refresh_line),
         ..Hooks::NONE
     },
+    events: Events {
+        data: Some(event_data),
+        ..Events::DERIVED
+    },
     ..Resource::BASE
 };
+
+/// `{"id", "exten", "context"}`, as xivo-bus 15.20 told an extension.
+fn event_data(ctx: &Ctx, id: i64) -> ApiResult<Value> {
+    let (exten, context) = exten_and_context(ctx, id)?;
+    Ok(serde_json::json!({"id": id, "exten": exten, "context": context}))
+}
 
 /// A line's extensions: at most one internal one, incall ones once the line
 /// has a user; an extension is on one line at most.

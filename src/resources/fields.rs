@@ -39,6 +39,8 @@ pub enum Item {
     /// `{"start": "1000", "end": "1999"}`: numeric strings, `end` optional
     /// and not below `start` (context number ranges)
     Range,
+    /// A non-empty string of at most 128 characters (event names)
+    Name,
 }
 
 /// An extra check on a text value; the error text follows `field 'x': `.
@@ -106,6 +108,8 @@ pub struct Field {
     pub sorts: bool,
     /// A list's `search` looks in it, likewise.
     pub searched: bool,
+    /// Taken from bodies, never shown: it reads back as null (a secret).
+    pub write_only: bool,
 }
 
 impl Field {
@@ -124,6 +128,7 @@ impl Field {
             expects: None,
             sorts: false,
             searched: false,
+            write_only: false,
         }
     }
 
@@ -195,6 +200,12 @@ impl Field {
     /// A list's `search` looks in it.
     pub const fn searched(mut self) -> Field {
         self.searched = true;
+        self
+    }
+
+    /// Never shown: reads back as null, as a GET shows it (see `write_only`).
+    pub const fn write_only(mut self) -> Field {
+        self.write_only = true;
         self
     }
 
@@ -391,6 +402,12 @@ fn check_item(item: Item, entry: &Value) -> Result<(), String> {
                 _ => Ok(()),
             }
         }
+        Item::Name => match entry.as_str() {
+            Some(name) if !name.is_empty() && name.chars().count() <= 128 => Ok(()),
+            _ => Err(format!(
+                "item {entry} must be a string of 1 to 128 characters"
+            )),
+        },
     }
 }
 
@@ -407,6 +424,7 @@ fn wrong_type(field: &Field) -> ApiError {
         Kind::Int { .. } => "an integer",
         Kind::List { item: Item::Pair } => "a list of [key, value] pairs",
         Kind::List { item: Item::Range } => "a list of {'start', 'end'} ranges",
+        Kind::List { item: Item::Name } => "a list of strings",
         Kind::Object { .. } => "an object",
     };
     field_error(field, format!("wrong type. Should be {expected}"))

@@ -13,7 +13,7 @@
 
 use super::association::{Association, Reverse, Shape, Storage, Unlinked};
 use super::fields::Field;
-use super::resource::{Hooks, Op, Plain, Resource};
+use super::resource::{Change, Events, Hooks, Op, Plain, Resource};
 use super::users::USERS;
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult, meta};
@@ -46,6 +46,10 @@ pub static TEMPLATES: Resource = Resource {
     hooks: Hooks {
         before_delete: Some(refuse_private_delete),
         ..Hooks::NONE
+    },
+    events: Events {
+        routing: Some("config.funckey.template"),
+        ..Events::DERIVED
     },
     ..Resource::BASE
 };
@@ -768,7 +772,37 @@ fn put_key(ctx: &Ctx, template: i64, position: i64, scope: Scope) -> ApiResult<A
         return Err(ApiError::Internal("the key vanished".into()));
     };
     store_key(ctx, template, position, &key)?;
+    told_key_change(ctx, template, position, scope, Change::Edited)?;
     Ok(ApiResponse::no_content())
+}
+
+/// A template's key changed: `func_key_template_edited`; a user's own key:
+/// `user_func_key_edited` or `user_func_key_deleted` with the user and the
+/// position (a user's private template is not an object of the API).
+fn told_key_change(
+    ctx: &Ctx,
+    template: i64,
+    position: i64,
+    scope: Scope,
+    change: Change,
+) -> ApiResult<()> {
+    match scope {
+        Scope::Template => TEMPLATES.tell_change(ctx, Change::Edited, template),
+        Scope::User(user) => {
+            let (name, routing_key) = match change {
+                Change::Deleted => (
+                    crate::events::USER_FUNC_KEY_DELETED,
+                    "config.user_func_key.deleted",
+                ),
+                _ => (
+                    crate::events::USER_FUNC_KEY_EDITED,
+                    "config.user_func_key.edited",
+                ),
+            };
+            let data = json!({"user_id": user, "position": position});
+            crate::events::raise(ctx, name, routing_key, &data)
+        }
+    }
 }
 
 // --- rendering -----------------------------------------------------------
@@ -895,6 +929,7 @@ fn create_template(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     for (position, key) in &keys {
         store_key(ctx, id, *position, key)?;
     }
+    TEMPLATES.tell_change(ctx, Change::Created, id)?;
     TEMPLATES.created(ctx, id)
 }
 
@@ -969,6 +1004,7 @@ pub fn delete_template_key(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let template = TEMPLATES.resolve_param(ctx)?;
     let position = position_param(ctx)?;
     remove_key(ctx, template, position)?;
+    told_key_change(ctx, template, position, Scope::Template, Change::Deleted)?;
     Ok(ApiResponse::no_content())
 }
 
@@ -1058,6 +1094,7 @@ pub fn delete_user_key(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let position = position_param(ctx)?;
     let (private, _) = user_templates(ctx, user)?;
     remove_key(ctx, private, position)?;
+    told_key_change(ctx, private, position, Scope::User(user), Change::Deleted)?;
     Ok(ApiResponse::no_content())
 }
 

@@ -3,10 +3,10 @@
 //! never stored twice; its caller id lives on the endpoint and follows the
 //! line's main user (`refresh`).
 
-use super::association::{Association, AssociationHooks, Reverse, Shape, Storage};
+use super::association::{Association, AssociationHooks, PairEvents, Reverse, Shape, Storage};
 use super::endpoints::{SCCP, SIP, SIP_SECRET, SIP_USERNAME};
 use super::fields::{CONTEXT, Field, Mode, Values};
-use super::resource::{Hooks, Op, Plain, Resource};
+use super::resource::{Events, Hooks, Op, Plain, Resource};
 use super::{ASSOCIATIONS, Ctx, set_value, value_of};
 use crate::db::list::{ListSpec, SearchIndex};
 use crate::error::{ApiError, ApiResult, meta};
@@ -280,13 +280,13 @@ fn take_caller_id(values: &mut Values) -> [Option<SqlValue>; 2] {
     [take("caller_id_name"), take("caller_id_num")]
 }
 
-/// The line goes with its endpoint.
+/// The line goes with its endpoint (whose deleted event is raised too).
 fn delete_line(ctx: &Ctx, id: i64) -> ApiResult<()> {
     let endpoint = endpoint_of(ctx, id)?;
     LINES.delete_row(ctx, id)?;
     match endpoint {
-        Some((Protocol::Sip, endpoint_id)) => SIP.delete_row(ctx, endpoint_id),
-        Some((Protocol::Sccp, endpoint_id)) => SCCP.delete_row(ctx, endpoint_id),
+        Some((Protocol::Sip, endpoint_id)) => SIP.delete_row_told(ctx, endpoint_id),
+        Some((Protocol::Sccp, endpoint_id)) => SCCP.delete_row_told(ctx, endpoint_id),
         None => Ok(()),
     }
 }
@@ -404,6 +404,11 @@ const LINE_ENDPOINT: Association = Association {
     },
     doc: "A line has one endpoint, SIP or SCCP; an endpoint serves one line. The line \
           loses its endpoint only once it has no users nor extensions, and is on no device.",
+    // the reference edited the line: `line_edited`
+    events: PairEvents {
+        as_owner_edit: true,
+        ..PairEvents::DERIVED
+    },
     ..Association::BASE
 };
 
@@ -557,6 +562,13 @@ pub static LINES_SIP: Resource = Resource {
         (Op::Update, sip_line_edit),
         (Op::Delete, sip_line_delete),
     ],
+    // its handlers write a line and a SIP endpoint, which raise their own
+    // events (`sip_endpoint_created`, then `line_created`), as the
+    // reference's did; its id is the line's
+    events: Events {
+        thing: Some("line"),
+        ..Events::DERIVED
+    },
     ..Resource::BASE
 };
 

@@ -30,6 +30,7 @@ mod test_data;
 pub mod user_lines;
 pub mod users;
 pub mod voicemails;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiResponse;
@@ -66,6 +67,7 @@ pub static RESOURCES: &[&Resource] = &[
     &devices::PLUGINS,
     &devices::TEMPLATES,
     &devices::DEVICES,
+    &webhooks::WEBHOOKS,
 ];
 
 /// Every association; a delete is guarded by them in this order (a user's

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use super::agents::AGENTS;
-use super::association::{Association, AssociationHooks, Reverse, Shape};
+use super::association::{Association, AssociationHooks, PairChange, PairEvents, Reverse, Shape};
 use super::extensions;
 use super::fields::{Field, Item, Values};
 use super::groups::{CALLER_ID_MODES, SECONDS_MAX, name_free_in, queue_name};
@@ -106,6 +106,18 @@ pub static QUEUE_MEMBERS: Association = Association {
     pair_routes: true,
     keyed_not_found: true,
     target_first: true,
+    // xivo-bus 15.20's agent/queue association events
+    events: PairEvents {
+        thing: Some("agent_queue"),
+        edited: Some("agent_queue_association_edited"),
+        dissociated: Some("agent_removed_from_queue"),
+        data: Some(|change, data| {
+            if change == PairChange::Dissociated {
+                data.remove("penalty");
+            }
+        }),
+        ..PairEvents::DERIVED
+    },
     ..Association::BASE
 };
 

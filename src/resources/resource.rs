@@ -63,6 +63,52 @@ pub struct Hooks {
     pub delete: Option<fn(&Ctx, i64) -> ApiResult<()>>,
 }
 
+/// A change of one object, as its event tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Edited,
+    Deleted,
+}
+
+impl Change {
+    pub const ALL: &'static [Change] = &[Change::Created, Change::Edited, Change::Deleted];
+
+    /// The word ending the event's name and routing key.
+    pub fn word(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Edited => "edited",
+            Change::Deleted => "deleted",
+        }
+    }
+}
+
+/// The words of a resource's events (see `crate::events`), as xivo-bus
+/// 15.20 has them: `<thing>_created|edited|deleted`, routing key
+/// `<routing>.created|edited|deleted`, payload `{"id": N}`. Each part left
+/// None is derived from the declaration, so a new resource is told of
+/// without a word written here.
+#[derive(Clone, Copy)]
+pub struct Events {
+    /// `sip_endpoint` in `sip_endpoint_created`; None: the snake_case of
+    /// the resource's `name`.
+    pub thing: Option<&'static str>,
+    /// `config.funckey.template` in `config.funckey.template.created`;
+    /// None: `config.<thing>`.
+    pub routing: Option<&'static str>,
+    /// The payload of row `id` (read before a delete); None: `{"id": id}`.
+    pub data: Option<fn(&Ctx, i64) -> ApiResult<Value>>,
+}
+
+impl Events {
+    pub const DERIVED: Events = Events {
+        thing: None,
+        routing: None,
+        data: None,
+    };
+}
+
 impl Hooks {
     pub const NONE: Hooks = Hooks {
         before_write: None,
@@ -119,6 +165,8 @@ pub struct Resource {
     /// before. The description shows it; the fuzz tests start from it.
     pub example: &'static str,
     pub hooks: Hooks,
+    /// The words of its change events.
+    pub events: Events,
 }
 
 /// What most declarations leave as it is; a declaration starts from
@@ -152,6 +200,7 @@ impl Resource {
         unique: &[],
         example: "{}",
         hooks: Hooks::NONE,
+        events: Events::DERIVED,
     };
 }
 
@@ -181,7 +230,11 @@ impl Resource {
         // the id the API shows: the text id where the resource has one
         let shown_id = leak(format!("{table}.{}", self.text_id.unwrap_or("id")));
         let mut select = vec![shown_id.to_string()];
-        select.extend(self.fields.iter().map(|f| format!("{table}.{}", f.name)));
+        // a write-only field (a secret) reads back as null
+        select.extend(self.fields.iter().map(|f| match f.write_only {
+            true => "NULL".to_string(),
+            false => format!("{table}.{}", f.name),
+        }));
         let mut columns = vec![("id", shown_id)];
         for field in self.fields.iter().filter(|f| f.sorts) {
             let collation = match field.kind {
@@ -345,6 +398,7 @@ impl Resource {
         if let Some(hook) = self.hooks.after_write {
             hook(ctx, id, Mode::Create)?;
         }
+        self.tell_change(ctx, Change::Created, id)?;
         Ok(id)
     }
 
@@ -367,7 +421,7 @@ impl Resource {
         if let Some(hook) = self.hooks.after_write {
             hook(ctx, id, Mode::Update)?;
         }
-        Ok(())
+        self.tell_change(ctx, Change::Edited, id)
     }
 
     /// Generic delete: refused while anything refers to the object or is
@@ -386,10 +440,81 @@ impl Resource {
         if let Some(hook) = self.hooks.before_delete {
             hook(ctx, id)?;
         }
+        // what the event tells of the object is read while it still exists
+        let data = self.event_data(ctx, id)?;
         match self.hooks.delete {
-            Some(delete) => delete(ctx, id),
-            None => self.delete_row(ctx, id),
+            Some(delete) => delete(ctx, id)?,
+            None => self.delete_row(ctx, id)?,
         }
+        self.tell(ctx, Change::Deleted, &data)
+    }
+
+    /// `user` in `user_created`.
+    pub fn event_thing(&self) -> String {
+        match self.events.thing {
+            Some(thing) => thing.to_string(),
+            None => crate::events::snake_case(self.name),
+        }
+    }
+
+    /// `user_created`
+    pub fn event_name(&self, change: Change) -> String {
+        format!("{}_{}", self.event_thing(), change.word())
+    }
+
+    /// `config.user.created`
+    pub fn event_routing_key(&self, change: Change) -> String {
+        match self.events.routing {
+            Some(routing) => format!("{routing}.{}", change.word()),
+            None => format!("config.{}.{}", self.event_thing(), change.word()),
+        }
+    }
+
+    /// The payload of its events for row `id`: `{"id": id}` unless the
+    /// declaration says otherwise.
+    pub fn event_data(&self, ctx: &Ctx, id: i64) -> ApiResult<Value> {
+        match self.events.data {
+            Some(data) => data(ctx, id),
+            // a resource with a text id is named by it (a device)
+            None => match self.text_id {
+                Some(column) => {
+                    let shown: String = ctx
+                        .conn
+                        .prepare_cached(&format!(
+                            "SELECT {column} FROM {} WHERE id = ?1",
+                            self.table
+                        ))?
+                        .query_row([id], |row| row.get(0))?;
+                    Ok(serde_json::json!({ "id": shown }))
+                }
+                None => Ok(serde_json::json!({ "id": id })),
+            },
+        }
+    }
+
+    /// Raises its `change` event with `data` (see `crate::events::raise`).
+    pub fn tell(&self, ctx: &Ctx, change: Change, data: &Value) -> ApiResult<()> {
+        crate::events::raise(
+            ctx,
+            &self.event_name(change),
+            &self.event_routing_key(change),
+            data,
+        )
+    }
+
+    /// Raises its `change` event for row `id` (not for a delete: the
+    /// payload is read from the row).
+    pub fn tell_change(&self, ctx: &Ctx, change: Change, id: i64) -> ApiResult<()> {
+        let data = self.event_data(ctx, id)?;
+        self.tell(ctx, change, &data)
+    }
+
+    /// Deletes row `id` and raises its deleted event: for an object that
+    /// goes with another (a line's endpoint).
+    pub fn delete_row_told(&self, ctx: &Ctx, id: i64) -> ApiResult<()> {
+        let data = self.event_data(ctx, id)?;
+        self.delete_row(ctx, id)?;
+        self.tell(ctx, Change::Deleted, &data)
     }
 
     /// 400 `field 'context': Context was not found ('context': 'x')` for a

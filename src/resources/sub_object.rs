@@ -47,6 +47,9 @@ pub struct SubObject {
     pub check: Option<PartCheck>,
     /// What it is, for the description.
     pub doc: &'static str,
+    /// The event a change raises (name, routing key), as xivo-bus names it;
+    /// its payload is the owner's id and the part's fields.
+    pub event: (&'static str, &'static str),
 }
 
 /// The generic operations of a part.
@@ -79,9 +82,24 @@ impl SubObject {
                 let given = self.body_values(&ctx.json_body()?)?;
                 let owner = self.owner.resolve_param(ctx)?;
                 self.write(ctx.conn, owner, given)?;
+                self.tell(ctx, owner)?;
                 Ok(ApiResponse::no_content())
             }
         }
+    }
+
+    /// Raises its event: `{"<owner_key>": owner, "<field>": value, ...}`.
+    pub fn tell(&self, ctx: &Ctx, owner: i64) -> ApiResult<()> {
+        let mut data = Map::new();
+        data.insert(self.owner_key.into(), Value::from(owner));
+        for (column, (_, value)) in self.columns.iter().zip(self.current(ctx.conn, owner)?) {
+            data.insert(
+                column.field.name.into(),
+                super::fields::to_json(column.field.kind, value),
+            );
+        }
+        let (name, routing_key) = self.event;
+        crate::events::raise(ctx, name, routing_key, &Value::Object(data))
     }
 
     /// The part of `owner` as its GET shows it.

@@ -2,7 +2,7 @@
 //! of a line is its main user, later ones are secondary. The main user
 //! leaves last.
 
-use super::association::{Association, AssociationHooks, Reverse, Shape};
+use super::association::{Association, AssociationHooks, PairEvents, Reverse, Shape};
 use super::fields::Field;
 use super::lines::{self, LINES};
 use super::users::USERS;
@@ -33,6 +33,11 @@ pub static USER_LINES: Association = Association {
     doc: "The line needs an endpoint; a user has one line at most. The first user of a \
           line is its main user, later ones are secondary; the main user leaves last, and \
           no user leaves a line that is on a device.",
+    events: PairEvents {
+        associated: Some("line_associated"),
+        dissociated: Some("line_dissociated"),
+        ..PairEvents::DERIVED
+    },
     ..Association::BASE
 };
 

@@ -4,7 +4,7 @@
 //! context, language and time zone must exist, and neither a voicemail nor
 //! a user still associated can be deleted.
 
-use super::association::{Association, Reverse, Shape};
+use super::association::{Association, PairChange, PairEvents, Reverse, Shape};
 use super::fields::{CONTEXT, Field, Item, Refers, digits};
 use super::resource::Resource;
 use super::users::USERS;
@@ -114,6 +114,17 @@ pub static USER_VOICEMAIL: Association = Association {
     fields: &[Field::boolean("enabled").doc("Whether the user may use the voicemail.")],
     order: "user_id",
     doc: "A user has one voicemail at most; several users may share one.",
+    events: PairEvents {
+        associated: Some("voicemail_associated"),
+        dissociated: Some("voicemail_dissociated"),
+        data: Some(|change, data| {
+            // the reference told a dissociation with `enabled: false`
+            if change == PairChange::Dissociated {
+                data.insert("enabled".into(), serde_json::Value::Bool(false));
+            }
+        }),
+        ..PairEvents::DERIVED
+    },
     ..Association::BASE
 };
 
