@@ -97,3 +97,16 @@ fn resources_know_nothing_of_routes_or_the_request_loop() {
         &["crate::auth", "crate::routes", "crate::resources"],
     );
 }
+
+#[test]
+fn events_know_nothing_of_the_request_loop_or_the_routes() {
+    assert_never_names(
+        "events",
+        &[
+            "crate::server",
+            "crate::api",
+            "crate::routes",
+            "crate::openapi",
+        ],
+    );
+}

@@ -49,7 +49,11 @@ impl Url {
                     .map_err(|_| "must be a URL with a valid IPv6 address")?;
                 let port = match after {
                     "" => None,
-                    _ => Some(after.strip_prefix(':').ok_or("must be a URL with a valid port")?),
+                    _ => Some(
+                        after
+                            .strip_prefix(':')
+                            .ok_or("must be a URL with a valid port")?,
+                    ),
                 };
                 (host, port)
             }
@@ -135,8 +139,8 @@ pub fn post(
     request.extend_from_slice(body);
     if url.https {
         bounded(&socket, deadline)?;
-        let mut builder = SslConnector::builder(SslMethod::tls_client())
-            .map_err(|e| format!("TLS: {e}"))?;
+        let mut builder =
+            SslConnector::builder(SslMethod::tls_client()).map_err(|e| format!("TLS: {e}"))?;
         if !verify_certificate {
             builder.set_verify(SslVerifyMode::NONE);
         }
@@ -239,7 +243,10 @@ fn exchange(
     }
     let text = String::from_utf8_lossy(&line);
     let mut words = text.split_whitespace();
-    match (words.next(), words.next().and_then(|code| code.parse::<u16>().ok())) {
+    match (
+        words.next(),
+        words.next().and_then(|code| code.parse::<u16>().ok()),
+    ) {
         (Some(version), Some(status)) if version.starts_with("HTTP/") => Ok(status),
         _ => Err(format!("an answer that is not HTTP: {:?}", text.trim_end())),
     }
@@ -272,7 +279,10 @@ mod tests {
         );
         assert_eq!(url.host_header(), "crm.example.com");
         let url = Url::parse("HTTP://127.0.0.1:8080").expect("parses");
-        assert_eq!((url.https, url.port, url.target.as_str()), (false, 8080, "/"));
+        assert_eq!(
+            (url.https, url.port, url.target.as_str()),
+            (false, 8080, "/")
+        );
         assert_eq!(url.host_header(), "127.0.0.1:8080");
         let url = Url::parse("http://[::1]:9000/x").expect("parses");
         assert_eq!((url.host.as_str(), url.port), ("::1", 9000));

@@ -20,7 +20,7 @@ use super::client::{self, Url};
 use super::{HUB, Stored};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ fn connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// One worker per webhook, started as webhooks appear.
-fn dispatch(path: &PathBuf) {
+fn dispatch(path: &Path) {
     let conn = match connection(path) {
         Ok(conn) => conn,
         Err(error) => {
@@ -90,7 +90,7 @@ fn dispatch(path: &PathBuf) {
                     if workers.contains_key(&id) {
                         continue;
                     }
-                    let path = path.clone();
+                    let path = path.to_path_buf();
                     match std::thread::Builder::new()
                         .name(format!("webhook-{id}"))
                         .spawn(move || work(&path, id))
@@ -163,7 +163,10 @@ fn work(path: &Path, webhook: i64) {
         let wait = delivery.next_attempt_at - crate::db::now();
         if wait > 0.0 {
             // woken early by any change (an edited webhook is tried at once)
-            HUB.wait(seen, Duration::from_secs_f64(wait.min(IDLE_LOOK.as_secs_f64())));
+            HUB.wait(
+                seen,
+                Duration::from_secs_f64(wait.min(IDLE_LOOK.as_secs_f64())),
+            );
             continue;
         }
         let outcome = attempt(&delivery, &origin);

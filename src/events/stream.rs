@@ -91,8 +91,12 @@ impl Source {
         let mut frames = format!("retry: {RETRY_MILLISECONDS}\n\n").into_bytes();
         match gap(&conn, cursor) {
             Ok(Some(first_kept)) => frames.extend_from_slice(
-                format!(": events {} to {} are no longer kept\n\n", cursor + 1, first_kept - 1)
-                    .as_bytes(),
+                format!(
+                    ": events {} to {} are no longer kept\n\n",
+                    cursor + 1,
+                    first_kept - 1
+                )
+                .as_bytes(),
             ),
             Ok(None) => {}
             Err(error) => log::warn!("event stream: {error}"),

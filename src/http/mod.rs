@@ -188,7 +188,10 @@ pub struct ApiResponse {
 /// Writes a live body into the connection until it is done (or a write
 /// fails); each `flush` sends what was written so far.
 #[derive(Clone)]
-pub struct Streamer(pub Arc<dyn Fn(&mut dyn Write) + Send + Sync>);
+pub struct Streamer(pub Arc<StreamBody>);
+
+/// What a `Streamer` runs: it writes into the connection.
+pub type StreamBody = dyn Fn(&mut dyn Write) + Send + Sync;
 
 impl std::fmt::Debug for Streamer {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -337,25 +337,30 @@ pub static DOCS: &[Doc] = &[
         (400, "The line is not on this device"),
         (403, "Not asked from the server itself"),
     ]),
-    Doc::new(Get, "/1.1/events", "events", "The change events, as they happen")
-        .explain(
-            "Server-Sent Events (`Accept: text/event-stream`), one per committed change of a \
+    Doc::new(
+        Get,
+        "/1.1/events",
+        "events",
+        "The change events, as they happen",
+    )
+    .explain(
+        "Server-Sent Events (`Accept: text/event-stream`), one per committed change of a \
              resource or an association: `id:` its sequence number, `event:` its name, `data:` \
              one `Event` object. A client that reconnects with `Last-Event-ID` (or \
              `?last_event_id=`) gets every event after that one still kept (see `[events]` in \
              the configuration); without it, the stream starts with the next change. An idle \
              stream gets a comment line at least every 15 seconds. Events are written in the \
              transaction of their change: a refused request raises none.",
-        )
-        .query(&[Param::text(
-            "last_event_id",
-            "The last event the client has, as the `Last-Event-ID` header gives it.",
-        )])
-        .replies(Reply::Shape(200, "Event"))
-        .errors(&[
-            (400, "A Last-Event-ID that is no event's id"),
-            (406, "An Accept that excludes text/event-stream"),
-        ]),
+    )
+    .query(&[Param::text(
+        "last_event_id",
+        "The last event the client has, as the `Last-Event-ID` header gives it.",
+    )])
+    .replies(Reply::Shape(200, "Event"))
+    .errors(&[
+        (400, "A Last-Event-ID that is no event's id"),
+        (406, "An Accept that excludes text/event-stream"),
+    ]),
     Doc::new(
         Get,
         "/1.1/webhooks/{webhook}/deliveries",

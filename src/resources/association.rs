@@ -126,11 +126,14 @@ pub struct PairEvents {
     pub edited: Option<&'static str>,
     /// Changes the derived payload (the reference's dissociation of a
     /// voicemail says `enabled: false`).
-    pub data: Option<fn(PairChange, &mut Map<String, Value>)>,
+    pub data: Option<PairData>,
     /// Told as an edit of the owner (`line_edited` with the line's id), as
     /// the reference told a line's endpoint.
     pub as_owner_edit: bool,
 }
+
+/// Changes the payload of a pair's event in place.
+pub type PairData = fn(PairChange, &mut Map<String, Value>);
 
 impl PairEvents {
     pub const DERIVED: PairEvents = PairEvents {
