@@ -684,6 +684,16 @@ mod tests {
     }
 
     #[test]
+    fn the_event_stream_must_be_asked_for_by_name() {
+        let stream = |accept| negotiate(&request(accept, None, b""), Produces::EventStream, Consumes::Json);
+        assert!(stream(Some("text/event-stream")).is_ok());
+        assert!(stream(Some("application/json, text/event-stream;q=0.5")).is_ok());
+        for accept in [None, Some("*/*"), Some("text/*"), Some("application/json")] {
+            assert_eq!(stream(accept), Err(ApiError::StreamNotAsked), "{accept:?}");
+        }
+    }
+
+    #[test]
     fn console_pages_serve_any_accept() {
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
         assert!(

@@ -765,8 +765,18 @@ fn a_refused_request_raises_nothing() {
 #[test]
 fn a_stream_refuses_what_it_cannot_serve() {
     let api = api();
-    let refused = EventStream::open_with(&api, None, "application/json");
-    assert_eq!(refused.status, 406);
+    for accept in ["application/json", "*/*"] {
+        let mut refused = EventStream::open_with(&api, None, accept);
+        assert_eq!(refused.status, 406, "{accept}");
+        let body = match refused.frame(PATIENCE) {
+            Some(Frame::Comment(body)) => body,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            body,
+            r#"["Input Error - this is a stream of events: send Accept: text/event-stream"]"#
+        );
+    }
     let refused = EventStream::open(&api, Some("yesterday"));
     assert_eq!(refused.status, 400);
     // without credentials

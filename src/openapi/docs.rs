@@ -344,13 +344,14 @@ pub static DOCS: &[Doc] = &[
         "The change events, as they happen",
     )
     .explain(
-        "Server-Sent Events (`Accept: text/event-stream`), one per committed change of a \
-             resource or an association: `id:` its sequence number, `event:` its name, `data:` \
-             one `Event` object. A client that reconnects with `Last-Event-ID` (or \
-             `?last_event_id=`) gets every event after that one still kept (see `[events]` in \
-             the configuration); without it, the stream starts with the next change. An idle \
-             stream gets a comment line at least every 15 seconds. Events are written in the \
-             transaction of their change: a refused request raises none.",
+        "Server-Sent Events, one per committed change of a resource or an association: `id:` \
+         its sequence number, `event:` its name, `data:` one `Event` object. The client must \
+         name `text/event-stream` in `Accept` (`*/*` is a 406: a generic client is not left \
+         reading an answer that never ends). A client that reconnects with `Last-Event-ID` (or \
+         `?last_event_id=`) gets every event after that one still kept (see `[events]` in \
+         the configuration); without it, the stream starts with the next change. An idle \
+         stream gets a comment line at least every 15 seconds. Events are written in the \
+         transaction of their change: a refused request raises none.",
     )
     .query(&[Param::text(
         "last_event_id",
@@ -359,7 +360,7 @@ pub static DOCS: &[Doc] = &[
     .replies(Reply::Shape(200, "Event"))
     .errors(&[
         (400, "A Last-Event-ID that is no event's id"),
-        (406, "An Accept that excludes text/event-stream"),
+        (406, "An Accept that does not name text/event-stream"),
     ]),
     Doc::new(
         Get,
