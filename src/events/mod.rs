@@ -314,24 +314,30 @@ pub fn read_after(conn: &Connection, seq: i64, limit: i64) -> rusqlite::Result<V
 /// webhook delivery still waits for. Finished deliveries go with their
 /// events. Returns how many went.
 pub fn prune(conn: &Connection, config: &EventsConfig) -> rusqlite::Result<usize> {
+    // at most this many a call (the request loop runs it every few
+    // seconds): a long backlog never holds the requests for long
+    const BATCH: i64 = 10_000;
     const STILL_WANTED: &str = "NOT EXISTS (SELECT 1 FROM webhook_deliveries \
         WHERE webhook_deliveries.event_seq = events.seq AND state = 'pending')";
     let count = i64::try_from(config.history_count).unwrap_or(i64::MAX);
     let by_count = conn
         .prepare_cached(&format!(
-            "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?1 AND {STILL_WANTED}"
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events \
+             WHERE seq <= (SELECT max(seq) FROM events) - ?1 AND {STILL_WANTED} \
+             ORDER BY seq LIMIT ?2)"
         ))?
-        .execute([count])?;
+        .execute([count, BATCH])?;
     let days = config.history_days.min(1_000_000) as f64;
     let cutoff = utc_iso(crate::db::now() - days * 86_400.0);
     // seq grows with time: the old events are those before the first recent one
     let by_age = conn
         .prepare_cached(&format!(
-            "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events \
-             WHERE timestamp >= ?1 ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM events)) \
-             AND {STILL_WANTED}"
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events \
+             WHERE seq < coalesce((SELECT seq FROM events WHERE timestamp >= ?1 \
+             ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM events)) AND {STILL_WANTED} \
+             ORDER BY seq LIMIT ?2)"
         ))?
-        .execute([cutoff])?;
+        .execute(rusqlite::params![cutoff, BATCH])?;
     Ok(by_count + by_age)
 }
 
@@ -379,6 +385,71 @@ mod tests {
         let seen = hub.generation();
         hub.close();
         assert!(hub.wait(seen, Duration::from_secs(5)), "closing wakes");
+    }
+
+    /// The history drops by count and by age, never an event a webhook
+    /// still has to deliver, and finished deliveries go with their events.
+    #[test]
+    fn the_history_keeps_what_is_asked_and_what_is_still_due() {
+        let dir = std::env::temp_dir().join(format!("xivo-events-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("prune.db");
+        std::fs::remove_file(&path).ok();
+        let conn = crate::db::open(&path).expect("database");
+        conn.execute_batch(
+            "INSERT INTO webhooks (id, name, url) VALUES (1, 'w', 'http://127.0.0.1:9/');",
+        )
+        .expect("webhook");
+        let old = utc_iso(crate::db::now() - 10.0 * 86_400.0);
+        let new = utc_iso(crate::db::now());
+        for seq in 1..=10 {
+            let timestamp = if seq <= 4 { &old } else { &new };
+            conn.execute(
+                "INSERT INTO events (seq, name, routing_key, timestamp, data) \
+                 VALUES (?1, 'user_created', 'config.user.created', ?2, '{}')",
+                rusqlite::params![seq, timestamp],
+            )
+            .expect("event");
+        }
+        // event 2 still waits for its delivery; event 5 was delivered
+        conn.execute_batch(
+            "INSERT INTO webhook_deliveries (webhook_id, event_seq, uuid, created_at) \
+             VALUES (1, 2, 'a', 0), (1, 5, 'b', 0); \
+             UPDATE webhook_deliveries SET state = 'delivered' WHERE uuid = 'b';",
+        )
+        .expect("deliveries");
+        let kept = || -> Vec<i64> {
+            conn.prepare("SELECT seq FROM events ORDER BY seq")
+                .expect("select")
+                .query_map([], |row| row.get(0))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("seqs")
+        };
+        let mut config = EventsConfig {
+            history_days: 7,
+            history_count: 100,
+            keepalive_seconds: 15,
+        };
+        // by age: the events of ten days ago go, but the one still due
+        assert_eq!(prune(&conn, &config).expect("prune"), 3);
+        assert_eq!(kept(), [2, 5, 6, 7, 8, 9, 10]);
+        // by count: the newest four stay, and the one still due
+        config.history_count = 4;
+        assert_eq!(prune(&conn, &config).expect("prune"), 2);
+        assert_eq!(kept(), [2, 7, 8, 9, 10]);
+        let deliveries: Vec<String> = conn
+            .prepare("SELECT uuid FROM webhook_deliveries")
+            .expect("select")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("uuids");
+        assert_eq!(deliveries, ["a"]);
+        // the numbers go on from the highest ever given
+        assert_eq!(newest_seq(&conn).expect("newest"), 10);
+        drop(conn);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
