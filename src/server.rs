@@ -685,7 +685,13 @@ mod tests {
 
     #[test]
     fn the_event_stream_must_be_asked_for_by_name() {
-        let stream = |accept| negotiate(&request(accept, None, b""), Produces::EventStream, Consumes::Json);
+        let stream = |accept| {
+            negotiate(
+                &request(accept, None, b""),
+                Produces::EventStream,
+                Consumes::Json,
+            )
+        };
         assert!(stream(Some("text/event-stream")).is_ok());
         assert!(stream(Some("application/json, text/event-stream;q=0.5")).is_ok());
         for accept in [None, Some("*/*"), Some("text/*"), Some("application/json")] {

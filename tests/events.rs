@@ -260,12 +260,17 @@ fn read_frames(mut reader: BufReader<Box<dyn Socket>>, frames: &Sender<Frame>) {
 // ---------------------------------------------------------------------------
 // Walking the declarations
 
-fn path_of(resource: &Resource, id: i64) -> String {
-    format!("/1.1/{}/{id}", resource.collection)
+/// The path of one object: its id is a number, or a text (a device's).
+fn path_of(resource: &Resource, id: &Value) -> String {
+    match id {
+        Value::String(text) => format!("/1.1/{}/{text}", resource.collection),
+        other => format!("/1.1/{}/{other}", resource.collection),
+    }
 }
 
-fn has_id(id: i64) -> impl Fn(&Value) -> bool {
-    move |data| data["id"] == json!(id)
+fn has_id(id: impl Into<Value>) -> impl Fn(&Value) -> bool {
+    let id = id.into();
+    move |data| data["id"] == id
 }
 
 /// An internal context with group, queue and room numbers, for the numbers
@@ -297,9 +302,12 @@ fn line_with_sip(api: &mut Api) -> i64 {
 }
 
 fn fresh(api: &mut Api, resource: &Resource, used: &mut u64) -> i64 {
-    create_example(&mut api.client, &api.token, resource, used)["id"]
-        .as_i64()
-        .expect("id")
+    fresh_id(api, resource, used).as_i64().expect("id")
+}
+
+/// A new object's id as the API shows it (a number, or a device's text).
+fn fresh_id(api: &mut Api, resource: &Resource, used: &mut u64) -> Value {
+    create_example(&mut api.client, &api.token, resource, used)["id"].clone()
 }
 
 /// An owner and a target the association can join: fresh objects made
@@ -412,8 +420,9 @@ fn every_declared_change_raises_its_event_in_sequence() {
     };
 
     for resource in RESOURCES.iter().filter(|r| r.ops.contains(&Op::Create)) {
-        let id = fresh(&mut api, resource, &mut used);
-        let (event, before) = stream.expect(&resource.event_name(Change::Created), has_id(id));
+        let id = fresh_id(&mut api, resource, &mut used);
+        let (event, before) =
+            stream.expect(&resource.event_name(Change::Created), has_id(id.clone()));
         check_message(
             &event,
             &resource.event_routing_key(Change::Created),
@@ -421,14 +430,16 @@ fn every_declared_change_raises_its_event_in_sequence() {
         );
         told(&event, &before);
         if resource.ops.contains(&Op::Update) {
-            api.expect(Request::put(&path_of(resource, id), "{}"), 204);
-            let (event, before) = stream.expect(&resource.event_name(Change::Edited), has_id(id));
+            api.expect(Request::put(&path_of(resource, &id), "{}"), 204);
+            let (event, before) =
+                stream.expect(&resource.event_name(Change::Edited), has_id(id.clone()));
             check_message(&event, &resource.event_routing_key(Change::Edited), &origin);
             told(&event, &before);
         }
         if resource.ops.contains(&Op::Delete) {
-            api.expect(Request::delete(&path_of(resource, id)), 204);
-            let (event, before) = stream.expect(&resource.event_name(Change::Deleted), has_id(id));
+            api.expect(Request::delete(&path_of(resource, &id)), 204);
+            let (event, before) =
+                stream.expect(&resource.event_name(Change::Deleted), has_id(id.clone()));
             check_message(
                 &event,
                 &resource.event_routing_key(Change::Deleted),
@@ -1471,5 +1482,60 @@ fn lines_and_endpoints_in_the_walk_are_the_declared_ones() {
     assert_eq!(
         endpoints::SIP.event_routing_key(Change::Deleted),
         "config.sip_endpoint.deleted"
+    );
+}
+
+/// The parts and settings written by routes of their own: a user's CTI
+/// settings (xivo-bus `cti_profile_edited`) and live reload
+/// (`live_reload_edited`), and a device named by its text id.
+#[test]
+fn cti_settings_live_reload_and_devices_raise_the_references_events() {
+    let mut api = api();
+    let mut stream = EventStream::open(&api, None);
+    let user = api.create_id(
+        "/1.1/users",
+        json!({"firstname": "Cal", "username": "cal", "password": "secret"}),
+    );
+    api.expect(
+        Request::put(
+            &format!("/1.1/users/{user}/cti"),
+            r#"{"cti_profile_id": 3, "enabled": true}"#,
+        ),
+        204,
+    );
+    let (event, _) = stream.expect("cti_profile_edited", |data| data["user_id"] == json!(user));
+    assert_eq!(
+        event.message["data"],
+        json!({"user_id": user, "cti_profile_id": 3, "enabled": true})
+    );
+    assert_eq!(
+        event.message["routing_key"],
+        "config.user_cti_profile_association.edited"
+    );
+    api.expect(
+        Request::put("/1.1/configuration/live_reload", r#"{"enabled": false}"#),
+        204,
+    );
+    let (event, _) = stream.expect("live_reload_edited", |_| true);
+    assert_eq!(event.message["data"], json!({"live_reload_enabled": false}));
+    assert_eq!(event.message["routing_key"], "config.live_reload.edited");
+    let device = api.create("/1.1/devices", json!({"mac": "00:11:22:33:44:55"}));
+    let id = device["id"].as_str().expect("a text id").to_string();
+    let (event, _) = stream.expect("device_created", has_id(id.as_str()));
+    assert_eq!(event.message["routing_key"], "config.device.created");
+    // a refused CTI change raises nothing: the next event is the user's
+    api.expect(
+        Request::put(
+            &format!("/1.1/users/{user}/cti"),
+            r#"{"cti_profile_id": 99}"#,
+        ),
+        400,
+    );
+    api.create_id("/1.1/users", json!({"firstname": "Next"}));
+    let (_, before) = stream.expect("user_created", |data| data["id"] != json!(user));
+    assert!(
+        before.is_empty(),
+        "{:?}",
+        before.iter().map(|e| &e.name).collect::<Vec<_>>()
     );
 }

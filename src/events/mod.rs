@@ -1,7 +1,7 @@
 //! Change events without a broker. Where XiVO's confd sent a message on the
 //! RabbitMQ bus (`xivo-bus`) for every create, update, delete and
 //! association change, this product writes the same event, with the same
-//! name, routing key and payload, into the `events` table (schema step 9)
+//! name, routing key and payload, into the `events` table (schema step 11)
 //! in the request's own transaction: a refused or rolled-back request
 //! raises nothing, and a crash after the answer loses nothing.
 //!
