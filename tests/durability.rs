@@ -7,7 +7,8 @@ mod common;
 use common::{Request, TestServer};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A small deterministic generator: the seed is printed, so a failure can be
@@ -37,7 +38,13 @@ enum Event {
 }
 
 /// Writes until the server dies; reports each step as it is answered.
-fn writer(https: String, token: String, seed: u64, events: mpsc::Sender<Event>) {
+fn writer(
+    https: String,
+    token: String,
+    seed: u64,
+    events: mpsc::Sender<Event>,
+    answers: Arc<AtomicUsize>,
+) {
     let mut rng = Rng(seed | 1);
     let mut client = common::Client::tls(&https);
     let mut alive: Vec<i64> = Vec::new();
@@ -88,6 +95,7 @@ fn writer(https: String, token: String, seed: u64, events: mpsc::Sender<Event>) 
             }
             (_, status, _) => panic!("{method} answered {status}: {}", response.text()),
         };
+        answers.fetch_add(1, Ordering::SeqCst);
         if events.send(event).is_err() {
             return;
         }
@@ -111,8 +119,17 @@ fn answered_writes_survive_sigkill() {
         let (events_tx, events) = mpsc::channel();
         let https = server.https.clone();
         let round_seed = rng.next();
-        let writer = std::thread::spawn(move || writer(https, token, round_seed, events_tx));
-        std::thread::sleep(Duration::from_millis(30 + rng.below(250)));
+        let answers = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&answers);
+        let writer =
+            std::thread::spawn(move || writer(https, token, round_seed, events_tx, counted));
+        // killed at a random moment, but only once some writes were answered:
+        // a loaded machine makes the first ones slow, and the test must write
+        let started = std::time::Instant::now();
+        while answers.load(Ordering::SeqCst) < 5 && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(250)));
         let status = server.stop_with("KILL").expect("killed");
         assert!(
             !status.success(),
