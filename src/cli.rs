@@ -4,7 +4,7 @@ use crate::auth::webservice;
 use crate::config::Config;
 use std::io::BufRead;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "\
 usage:
@@ -14,12 +14,22 @@ usage:
   xivo-confd [--config FILE] webservice list
   xivo-confd [--config FILE] webservice remove --login LOGIN
   xivo-confd [--config FILE] call-logs import FILE|-
+  xivo-confd [--config FILE] check-config [FILE]
+  xivo-confd [--config FILE] backup FILE
+  xivo-confd [--config FILE] restore FILE
+  xivo-confd [--config FILE] demo
 
 Without --config the embedded defaults apply (see xivo.toml.example).
 Without --password, `webservice add` reads the password from the first line
 of standard input, so it does not show in the process list.
 `call-logs import` loads the call records of a CSV in the format of
-GET /1.1/call_logs (`-`: standard input), all of them or none.";
+GET /1.1/call_logs (`-`: standard input), all of them or none.
+`check-config` reports every problem of a configuration file (FILE, or the
+--config one) with its key, never a value, and fails if there is one.
+`backup` copies the database, consistent, while the server runs; `restore`
+checks a copy and puts it in place of the database, with the server stopped.
+`demo` fills an empty database with a small company (once: a second run
+changes nothing).";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut config_path: Option<PathBuf> = None;
@@ -41,6 +51,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => rest.push(other),
         }
     }
+    if let ["check-config", file @ ..] = rest.as_slice() {
+        let file = match (file, &config_path) {
+            ([file], _) => PathBuf::from(file),
+            ([], Some(path)) => path.clone(),
+            _ => return Err(format!("check-config needs a file\n{USAGE}")),
+        };
+        return check_config(&file);
+    }
     let config = Config::load(config_path.as_deref())?;
     match rest.as_slice() {
         ["serve"] => {
@@ -61,6 +79,32 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
         ["call-logs", "import", file] => call_logs_import(&config, file),
+        ["backup", file] => {
+            let size = crate::db::backup::backup(&config.database.path, Path::new(file))?;
+            println!(
+                "backed up {} to {file} ({size} bytes)",
+                config.database.path.display()
+            );
+            Ok(())
+        }
+        ["restore", file] => {
+            let checked = crate::db::backup::restore(&config.database.path, Path::new(file))?;
+            println!(
+                "restored {} from {file} (instance {}, schema version {}; the previous \
+                 database is kept as {}.pre-restore)",
+                config.database.path.display(),
+                checked.uuid,
+                checked.steps,
+                config.database.path.display()
+            );
+            Ok(())
+        }
+        ["demo"] => {
+            let conn = crate::db::open(&config.database.path)?;
+            let report = crate::demo::load(&conn, &config)?;
+            println!("{report}");
+            Ok(())
+        }
         [] => Err(format!("a command is needed\n{USAGE}")),
         _ => Err(format!("unknown command: {}\n{USAGE}", rest.join(" "))),
     }
@@ -106,6 +150,27 @@ fn webservice_list(config: &Config) -> Result<(), String> {
         println!("{:<24} {:<40} {}", user.login, host, user.acls.join(","));
     }
     Ok(())
+}
+
+/// Prints every problem of the configuration file `file`, each with its
+/// key; an error (a non-zero exit) if there is one.
+fn check_config(file: &Path) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let (_, problems) = Config::examine(&text);
+    if problems.is_empty() {
+        println!("{}: ok", file.display());
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{}: {problem}", file.display());
+    }
+    Err(format!(
+        "{}: {} problem{}",
+        file.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    ))
 }
 
 /// Loads a CSV of call records in one transaction, read as it is loaded.

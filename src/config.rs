@@ -21,6 +21,10 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub path: PathBuf,
+    /// WAL pages after which a commit folds the WAL back into the file
+    /// (SQLite's PASSIVE auto-checkpoint); 0: the server never checkpoints,
+    /// not even when it stops, and leaves it to Litestream.
+    pub wal_autocheckpoint: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +123,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             path: PathBuf::from("xivo.db"),
+            wal_autocheckpoint: 1000,
         }
     }
 }
@@ -179,33 +184,258 @@ impl Default for LimitsConfig {
     }
 }
 
+/// One thing wrong in a configuration file: the key it is about
+/// (`[section] key`, or a line for a file that is not TOML) and what is
+/// wrong. Never the value: a value may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.key, self.message)
+    }
+}
+
+fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
+    Problem {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The sections and, for each, whether a table holding some of its keys
+/// reads as that section (each key is tried on its own, so that every
+/// wrong key is reported, not only the first).
+const SECTIONS: &[(&str, fn(toml::Table) -> Result<(), toml::de::Error>)] = &[
+    ("database", reads_as::<DatabaseConfig>),
+    ("http", reads_as::<HttpConfig>),
+    ("https", reads_as::<HttpsConfig>),
+    ("auth", reads_as::<AuthConfig>),
+    ("log", reads_as::<LogConfig>),
+    ("limits", reads_as::<LimitsConfig>),
+];
+
+fn reads_as<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<(), toml::de::Error> {
+    toml::Value::Table(table).try_into::<T>().map(|_| ())
+}
+
+/// What a key's value should have been, from serde's message, without the
+/// value it quotes (`invalid type: string "x", expected u64`).
+fn expected(error: &toml::de::Error) -> String {
+    let message = error.message();
+    if message.contains("unknown field") {
+        return "unknown key".into();
+    }
+    let wanted = match message.rsplit_once("expected ") {
+        Some((_, wanted)) => wanted.trim(),
+        None => return "invalid value".into(),
+    };
+    let wanted = match wanted {
+        "u64" | "u32" | "usize" => "a whole number (0 or more)",
+        "a boolean" => "true or false",
+        "a string" | "path string" => "a string",
+        other => other,
+    };
+    format!("invalid value: expected {wanted}")
+}
+
+/// Line and column (from 1) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|at| at + 1).unwrap_or(0) + 1;
+    (line, column)
+}
+
 impl Config {
+    /// The configuration of `path`, or the embedded defaults without one.
+    /// Every problem of the file is reported at once.
     pub fn load(path: Option<&Path>) -> Result<Config, String> {
         let Some(path) = path else {
             return Ok(Config::default());
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        config.check()?;
-        Ok(config)
+        match Config::examine(&text) {
+            (Some(config), problems) if problems.is_empty() => Ok(config),
+            (_, problems) => Err(problems
+                .iter()
+                .map(|problem| format!("{}: {problem}", path.display()))
+                .collect::<Vec<_>>()
+                .join("\n")),
+        }
     }
 
-    fn check(&self) -> Result<(), String> {
-        if self.https.certificate.is_some() != self.https.private_key.is_some() {
-            return Err("[https] certificate and private_key go together".into());
+    /// Reads a configuration text and lists everything wrong in it: the
+    /// configuration is given when it could be read at all (a file that is
+    /// not TOML gives none), even with problems.
+    pub fn examine(text: &str) -> (Option<Config>, Vec<Problem>) {
+        let table: toml::Table = match text.parse() {
+            Ok(table) => table,
+            Err(error) => {
+                let key = match error.span() {
+                    Some(span) => {
+                        let (line, column) = line_and_column(text, span.start);
+                        format!("line {line}, column {column}")
+                    }
+                    None => "the file".into(),
+                };
+                // the parser's own words, never its quote of the line
+                return (
+                    None,
+                    vec![problem(key, format!("not TOML: {}", error.message().trim()))],
+                );
+            }
+        };
+        let mut problems = Vec::new();
+        let mut kept = toml::Table::new();
+        for (section, value) in table {
+            let Some((_, reads)) = SECTIONS.iter().find(|(name, _)| *name == section) else {
+                problems.push(problem(format!("[{section}]"), "unknown section"));
+                continue;
+            };
+            let toml::Value::Table(keys) = value else {
+                problems.push(problem(
+                    section.clone(),
+                    format!("must be a section ([{section}]), not a value"),
+                ));
+                continue;
+            };
+            let mut good = toml::Table::new();
+            for (key, value) in keys {
+                let alone = toml::Table::from_iter([(key.clone(), value.clone())]);
+                match reads(alone) {
+                    Ok(()) => {
+                        good.insert(key, value);
+                    }
+                    Err(error) => problems.push(problem(format!("[{section}] {key}"), expected(&error))),
+                }
+            }
+            kept.insert(section, toml::Value::Table(good));
         }
-        if self.auth.default_token_lifetime == 0 {
-            return Err("[auth] default_token_lifetime must be positive".into());
+        let config = match toml::Value::Table(kept).try_into::<Config>() {
+            Ok(config) => config,
+            Err(error) => {
+                problems.push(problem("the file", expected(&error)));
+                return (None, problems);
+            }
+        };
+        problems.extend(config.problems());
+        (Some(config), problems)
+    }
+
+    /// What is wrong in values that each read well on their own.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, message: &str| {
+            if !ok {
+                problems.push(problem(key, message));
+            }
+        };
+        check(
+            !self.database.path.as_os_str().is_empty(),
+            "[database] path",
+            "must name a file",
+        );
+        let listeners = [
+            ("[http] listen", self.http.enabled, &self.http.listen),
+            ("[https] listen", self.https.enabled, &self.https.listen),
+            ("[auth] listen", !self.auth.listen.is_empty(), &self.auth.listen),
+        ];
+        check(
+            listeners.iter().any(|(_, enabled, _)| *enabled),
+            "[http] enabled, [https] enabled, [auth] listen",
+            "no listener is enabled",
+        );
+        let mut bound: Vec<(std::net::SocketAddr, &str)> = Vec::new();
+        for (key, enabled, listen) in listeners {
+            use std::net::ToSocketAddrs;
+            if !enabled {
+                continue;
+            }
+            match listen.to_socket_addrs().map(|mut found| found.next()) {
+                Ok(Some(address)) => {
+                    if let Some((_, other)) = bound
+                        .iter()
+                        .find(|(taken, _)| taken.port() != 0 && *taken == address)
+                    {
+                        problems.push(problem(key, format!("the same address as {other}")));
+                    }
+                    bound.push((address, key));
+                }
+                _ => problems.push(problem(key, "not an address:port (such as 0.0.0.0:9486)")),
+            }
         }
-        if !(1..=15).contains(&self.events.keepalive_seconds) {
-            return Err("[events] keepalive_seconds must be from 1 to 15".into());
+        let mut check = |ok: bool, key: &str, message: &str| {
+            if !ok {
+                problems.push(problem(key, message));
+            }
+        };
+        check(
+            self.https.certificate.is_some() == self.https.private_key.is_some(),
+            "[https] certificate, [https] private_key",
+            "go together: give both, or neither for a generated pair",
+        );
+        check(
+            self.auth.default_token_lifetime > 0,
+            "[auth] default_token_lifetime",
+            "must be positive",
+        );
+        check(
+            self.auth.default_token_lifetime <= self.auth.max_token_lifetime,
+            "[auth] default_token_lifetime",
+            "must not exceed [auth] max_token_lifetime",
+        );
+        check(!self.auth.realm.is_empty(), "[auth] realm", "must not be empty");
+        check(self.auth.nonce_lifetime > 0, "[auth] nonce_lifetime", "must be positive");
+        check(
+            crate::logging::level(&self.log.level).is_some(),
+            "[log] level",
+            "must be off, error, warn, info, debug or trace",
+        );
+        check(self.limits.max_body_bytes > 0, "[limits] max_body_bytes", "must be positive");
+        check(self.limits.body_timeout > 0, "[limits] body_timeout", "must be positive");
+        check(self.limits.socket_timeout > 0, "[limits] socket_timeout", "must be positive");
+        check(
+            (1..=15).contains(&self.events.keepalive_seconds),
+            "[events] keepalive_seconds",
+            "must be from 1 to 15",
+        );
+        check(self.events.history_days > 0, "[events] history_days", "must be positive");
+        check(self.events.history_count > 0, "[events] history_count", "must be positive");
+        // files named that must be there: their folders, the TLS pair
+        let folders = [
+            ("[database] path", Some(&self.database.path)),
+            ("[log] file", self.log.file.as_ref()),
+        ];
+        for (key, file) in folders {
+            let Some(folder) = file.and_then(|f| f.parent()).filter(|p| !p.as_os_str().is_empty())
+            else {
+                continue;
+            };
+            if !folder.is_dir() {
+                problems.push(problem(
+                    key,
+                    format!("the folder {} does not exist", folder.display()),
+                ));
+            }
         }
-        if self.events.history_days == 0 || self.events.history_count == 0 {
-            return Err("[events] history_days and history_count must be positive".into());
+        let tls = [
+            ("[https] certificate", self.https.certificate.as_ref()),
+            ("[https] private_key", self.https.private_key.as_ref()),
+        ];
+        for (key, file) in tls {
+            if let Some(file) = file
+                && let Err(error) = std::fs::File::open(file)
+            {
+                // the path and the reason, never a byte of the file
+                problems.push(problem(key, format!("cannot read {}: {error}", file.display())));
+            }
         }
-        Ok(())
+        problems
     }
 
     /// Where the generated certificate and key live when none is configured.
@@ -255,7 +485,19 @@ mod tests {
         assert_eq!(config.https.listen, "0.0.0.0:2");
         assert_eq!(config.auth.default_token_lifetime, 60);
         assert_eq!(config.log.file, Some(PathBuf::from("/tmp/x.log")));
-        assert!(config.check().is_ok());
+        let problems: Vec<String> = config
+            .problems()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        // the example paths are not on this machine: only they are reported
+        assert!(
+            problems.iter().all(|p| p.contains("[https] certificate")
+                || p.contains("[https] private_key")
+                || p.contains("[database] path")
+                || p.contains("[log] file")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod csv;
+pub mod demo;
 pub mod db;
 pub mod error;
 pub mod events;

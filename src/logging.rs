@@ -6,20 +6,26 @@ use simplelog::{
     TerminalMode, WriteLogger,
 };
 
-pub fn init(config: &LogConfig) -> Result<(), String> {
-    let level = match config.level.to_ascii_lowercase().as_str() {
+/// The level a `[log] level` value names (any case), if it names one.
+pub fn level(name: &str) -> Option<LevelFilter> {
+    Some(match name.to_ascii_lowercase().as_str() {
         "off" => LevelFilter::Off,
         "error" => LevelFilter::Error,
         "warn" | "warning" => LevelFilter::Warn,
         "info" => LevelFilter::Info,
         "debug" => LevelFilter::Debug,
         "trace" => LevelFilter::Trace,
-        other => {
-            return Err(format!(
-                "[log] level {other:?}: use off, error, warn, info, debug or trace"
-            ));
-        }
-    };
+        _ => return None,
+    })
+}
+
+pub fn init(config: &LogConfig) -> Result<(), String> {
+    let level = level(&config.level).ok_or_else(|| {
+        format!(
+            "[log] level {:?}: use off, error, warn, info, debug or trace",
+            config.level
+        )
+    })?;
     let settings = ConfigBuilder::new()
         .set_time_format_rfc3339()
         .set_thread_level(LevelFilter::Off)

@@ -53,7 +53,18 @@ pub struct Worker {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: Config) -> Result<(), String> {
     let started = Instant::now();
+    // held until the process ends: no second server, no restore under this one
+    let _lock = db::backup::server_lock(&config.database.path).map_err(|error| match error {
+        db::backup::LockError::Held => format!(
+            "another xivo-confd is serving {}",
+            config.database.path.display()
+        ),
+        db::backup::LockError::Io(error) => error,
+    })?;
     let conn = db::open(&config.database.path)?;
+    // 0: checkpoints are left to Litestream (README, "Replication")
+    conn.pragma_update(None, "wal_autocheckpoint", config.database.wal_autocheckpoint)
+        .map_err(|e| format!("cannot set wal_autocheckpoint: {e}"))?;
     let limits = Limits {
         max_body_bytes: config.limits.max_body_bytes,
         body_timeout: Duration::from_secs(config.limits.body_timeout),
@@ -157,7 +168,9 @@ pub fn run(config: Config) -> Result<(), String> {
     drop(jobs_rx);
     listener::wait_for_answers(Duration::from_secs(5));
     drop(servers);
-    if let Err(error) = worker.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+    if worker.config.database.wal_autocheckpoint > 0
+        && let Err(error) = worker.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+    {
         log::warn!("final checkpoint failed: {error}");
     }
     log::info!("stopped");

@@ -1,6 +1,7 @@
 //! The SQLite file: connection set-up, schema migrations, and the one list
 //! builder every resource uses (`list`).
 
+pub mod backup;
 pub mod list;
 pub mod search;
 pub mod stream;
@@ -45,6 +46,14 @@ pub fn open(path: &Path) -> Result<Connection, String> {
         [uuid::Uuid::new_v4().to_string()],
     )
     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // the mark of this product's files in their header (restore checks it)
+    let application_id: i32 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if application_id != backup::APPLICATION_ID {
+        conn.pragma_update(None, "application_id", backup::APPLICATION_ID)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(conn)
 }
 
