@@ -9,6 +9,7 @@
 use crate::auth::api as token_api;
 use crate::handler::{Ctx, Handler};
 use crate::http::Method::{self, Delete, Get, Head, Post, Put};
+use crate::metrics;
 use crate::openapi;
 use crate::resources::association::{Association, AssociationOp, Reverse, Shape};
 use crate::resources::resource::{Op, Resource};
@@ -276,6 +277,21 @@ fn special_routes() -> Vec<Route> {
                 leak(|ctx| openapi::serve(Service::Auth, table(), ctx)),
             )
         },
+        // the counters for Prometheus, on every listener (src/metrics.rs)
+        Route::scrape(
+            Service::Confd,
+            "/metrics",
+            metrics::ACL,
+            &metrics::TEXT,
+            &metrics::serve,
+        ),
+        Route::scrape(
+            Service::Auth,
+            "/metrics",
+            metrics::ACL,
+            &metrics::TEXT,
+            &metrics::serve,
+        ),
         Route::console(Service::Confd, "/api", &openapi::console::redirect),
         Route::console(Service::Confd, "/api/", &openapi::console::page),
         Route::console(Service::Confd, "/api/{file}", &openapi::console::file),
@@ -297,6 +313,7 @@ pub fn listing() -> String {
                 route.method,
             ),
             crate::routes::Access::Public => "public".into(),
+            crate::routes::Access::Scrape(acl) => format!("{acl} (or Bearer)"),
         };
         let service = match route.service {
             Service::Confd => "confd",

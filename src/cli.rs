@@ -155,8 +155,8 @@ fn webservice_list(config: &Config) -> Result<(), String> {
 /// Prints every problem of the configuration file `file`, each with its
 /// key; an error (a non-zero exit) if there is one.
 fn check_config(file: &Path) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let (_, problems) = Config::examine(&text);
     if problems.is_empty() {
         println!("{}: ok", file.display());

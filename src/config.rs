@@ -286,7 +286,10 @@ impl Config {
                 // the parser's own words, never its quote of the line
                 return (
                     None,
-                    vec![problem(key, format!("not TOML: {}", error.message().trim()))],
+                    vec![problem(
+                        key,
+                        format!("not TOML: {}", error.message().trim()),
+                    )],
                 );
             }
         };
@@ -311,7 +314,9 @@ impl Config {
                     Ok(()) => {
                         good.insert(key, value);
                     }
-                    Err(error) => problems.push(problem(format!("[{section}] {key}"), expected(&error))),
+                    Err(error) => {
+                        problems.push(problem(format!("[{section}] {key}"), expected(&error)))
+                    }
                 }
             }
             kept.insert(section, toml::Value::Table(good));
@@ -343,7 +348,11 @@ impl Config {
         let listeners = [
             ("[http] listen", self.http.enabled, &self.http.listen),
             ("[https] listen", self.https.enabled, &self.https.listen),
-            ("[auth] listen", !self.auth.listen.is_empty(), &self.auth.listen),
+            (
+                "[auth] listen",
+                !self.auth.listen.is_empty(),
+                &self.auth.listen,
+            ),
         ];
         check(
             listeners.iter().any(|(_, enabled, _)| *enabled),
@@ -389,8 +398,16 @@ impl Config {
             "[auth] default_token_lifetime",
             "must not exceed [auth] max_token_lifetime",
         );
-        check(!self.auth.realm.is_empty(), "[auth] realm", "must not be empty");
-        check(self.auth.nonce_lifetime > 0, "[auth] nonce_lifetime", "must be positive");
+        check(
+            !self.auth.realm.is_empty(),
+            "[auth] realm",
+            "must not be empty",
+        );
+        check(
+            self.auth.nonce_lifetime > 0,
+            "[auth] nonce_lifetime",
+            "must be positive",
+        );
         check(
             crate::logging::level(&self.log.level).is_some(),
             "[log] level",
@@ -412,7 +429,9 @@ impl Config {
             ("[log] file", self.log.file.as_ref()),
         ];
         for (key, file) in folders {
-            let Some(folder) = file.and_then(|f| f.parent()).filter(|p| !p.as_os_str().is_empty())
+            let Some(folder) = file
+                .and_then(|f| f.parent())
+                .filter(|p| !p.as_os_str().is_empty())
             else {
                 continue;
             };
@@ -432,7 +451,10 @@ impl Config {
                 && let Err(error) = std::fs::File::open(file)
             {
                 // the path and the reason, never a byte of the file
-                problems.push(problem(key, format!("cannot read {}: {error}", file.display())));
+                problems.push(problem(
+                    key,
+                    format!("cannot read {}: {error}", file.display()),
+                ));
             }
         }
         problems
@@ -485,11 +507,7 @@ mod tests {
         assert_eq!(config.https.listen, "0.0.0.0:2");
         assert_eq!(config.auth.default_token_lifetime, 60);
         assert_eq!(config.log.file, Some(PathBuf::from("/tmp/x.log")));
-        let problems: Vec<String> = config
-            .problems()
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
+        let problems: Vec<String> = config.problems().iter().map(|p| p.to_string()).collect();
         // the example paths are not on this machine: only they are reported
         assert!(
             problems.iter().all(|p| p.contains("[https] certificate")

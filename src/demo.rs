@@ -24,7 +24,16 @@ pub const USERS: usize = 50;
 const MARK: &str = "demo_loaded_at";
 
 const FIRSTNAMES: &[&str] = &[
-    "Alice", "Bruno", "Chloé", "David", "Emma", "François", "Gabrielle", "Hugo", "Inès", "Jules",
+    "Alice",
+    "Bruno",
+    "Chloé",
+    "David",
+    "Emma",
+    "François",
+    "Gabrielle",
+    "Hugo",
+    "Inès",
+    "Jules",
 ];
 const LASTNAMES: &[&str] = &["Martin", "Bernard", "Dubois", "Leroy", "Moreau"];
 const DEPARTMENTS: &[&str] = &["Sales", "Support", "Accounting", "Direction", "Logistics"];
@@ -127,10 +136,7 @@ fn company(api: &mut Dispatcher) -> Result<String, String> {
         json!({"name": "All hands", "pin": "4242"}),
     )?;
     number(api, "conferences", room, "4000")?;
-    api.create(
-        "/1.1/pagings",
-        json!({"number": "900", "name": "Everyone"}),
-    )?;
+    api.create("/1.1/pagings", json!({"number": "900", "name": "Everyone"}))?;
 
     // the director's calls go through the assistant first
     let filter = api.create(
@@ -221,7 +227,10 @@ fn person(api: &mut Dispatcher, index: usize, plugin: &str) -> Result<i64, Strin
         }),
     )?;
     // no secret given: the server makes up one of its own for the endpoint
-    let sip = api.create("/1.1/endpoints/sip", json!({"username": format!("demo{exten}")}))?;
+    let sip = api.create(
+        "/1.1/endpoints/sip",
+        json!({"username": format!("demo{exten}")}),
+    )?;
     let line = api.create("/1.1/lines", json!({"context": "default"}))?;
     api.call(
         Method::Put,

@@ -26,6 +26,10 @@ pub enum Access {
     Public,
     /// the ACL derived from the path and method
     Acl,
+    /// a monitoring scrape (`/metrics`): the ACL named here, whatever the
+    /// path; the token may also come as `Authorization: Bearer`, which a
+    /// stock Prometheus sends
+    Scrape(&'static str),
 }
 
 /// Which API a listener serves.
@@ -120,6 +124,23 @@ impl Route {
             service,
             access: Access::Public,
             produces: Produces::Document,
+            ..Route::confd(Method::Get, path, handler)
+        }
+    }
+
+    /// A route for monitoring scrapes on `service`'s listeners: it needs
+    /// `acl`, from a token sent either way, and answers `media`.
+    pub fn scrape(
+        service: Service,
+        path: &'static str,
+        acl: &'static str,
+        media: &'static Media,
+        handler: Handler,
+    ) -> Route {
+        Route {
+            service,
+            access: Access::Scrape(acl),
+            produces: Produces::Media(media),
             ..Route::confd(Method::Get, path, handler)
         }
     }

@@ -48,6 +48,8 @@ pub struct Worker {
     /// data_version the search indexes were last caught up at
     indexed_version: i64,
     lists: ListCache,
+    /// the route the request being answered took (see `answer`)
+    routed: Option<usize>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -63,8 +65,12 @@ pub fn run(config: Config) -> Result<(), String> {
     })?;
     let conn = db::open(&config.database.path)?;
     // 0: checkpoints are left to Litestream (README, "Replication")
-    conn.pragma_update(None, "wal_autocheckpoint", config.database.wal_autocheckpoint)
-        .map_err(|e| format!("cannot set wal_autocheckpoint: {e}"))?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        config.database.wal_autocheckpoint,
+    )
+    .map_err(|e| format!("cannot set wal_autocheckpoint: {e}"))?;
     let limits = Limits {
         max_body_bytes: config.limits.max_body_bytes,
         body_timeout: Duration::from_secs(config.limits.body_timeout),
@@ -106,7 +112,9 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             tls_pair.as_ref()
         };
-        servers.push(listener::serve(kind, socket, tls, jobs_tx.clone(), limits)?);
+        let server = listener::serve(kind, socket, tls, jobs_tx.clone(), limits)?;
+        crate::metrics::watch_connections(kind, server.open_connections());
+        servers.push(server);
         let shown = format!("{}://{address}", kind.scheme());
         log::info!("{kind:?} listening on {shown}");
         announced.push(format!("{}={address}", format!("{kind:?}").to_lowercase()));
@@ -192,6 +200,7 @@ impl Worker {
             data_version,
             indexed_version: data_version,
             lists: ListCache::new(),
+            routed: None,
         })
     }
 
@@ -203,7 +212,8 @@ impl Worker {
             if is_write(&job) {
                 next = self.write_batch(job, queue);
             } else {
-                let response = self.answer(&job);
+                let mut job = job;
+                let response = self.answer(&mut job);
                 self.send(job, response);
             }
         }
@@ -224,7 +234,7 @@ impl Worker {
         let mut done: Vec<(Job, ApiResponse)> = Vec::new();
         let mut job = first;
         let leftover = loop {
-            let response = self.answer(&job);
+            let response = self.answer(&mut job);
             done.push((job, response));
             if self.conn.is_autocommit() {
                 // SQLite gave the whole transaction up (I/O error, disk
@@ -248,6 +258,8 @@ impl Worker {
         };
         if let Err(error) = self.commit_batch() {
             self.fail_successes(&mut done, &error);
+        } else if done.iter().any(|(_, response)| succeeded(response)) {
+            crate::metrics::committed();
         }
         for (job, response) in done {
             self.send(job, response);
@@ -278,11 +290,13 @@ impl Worker {
         }
     }
 
-    fn answer(&mut self, job: &Job) -> ApiResponse {
-        match &job.request {
+    fn answer(&mut self, job: &mut Job) -> ApiResponse {
+        let response = match &job.request {
             Ok(request) => self.process(request),
             Err(error) => self.render_error(error.clone(), service_of(job.kind)),
-        }
+        };
+        job.route = self.routed.take();
+        response
     }
 
     /// Logs the request and hands its response back to its connection.
@@ -292,8 +306,11 @@ impl Worker {
             origin,
             received,
             reply,
+            route,
             ..
         } = job;
+        let seconds = received.elapsed().as_secs_f64();
+        crate::metrics::record(route, response.status, seconds);
         let (method, path, peer) = match (request, origin) {
             (Ok(request), _) => (request.method_name, request.path, request.peer),
             (Err(_), Some(origin)) => (origin.method, origin.path, origin.peer),
@@ -305,7 +322,7 @@ impl Worker {
             peer.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             loggable_path(&path),
             response.status,
-            received.elapsed().as_secs_f64() * 1000.0
+            seconds * 1000.0
         );
         // the connection may be gone already: nobody left to answer
         reply.send(response).ok();
@@ -321,6 +338,7 @@ impl Worker {
 
     fn dispatch(&mut self, request: &ApiRequest, service: Service) -> ApiResult<ApiResponse> {
         let (route, params) = routes::find(api::table(), service, request.method, &request.path)?;
+        self.routed = crate::metrics::route_index(route);
         negotiate(request, route.produces, route.consumes)?;
         self.run_handler(request, route.access, params, route.handler)
     }
@@ -411,6 +429,7 @@ impl Worker {
                     acl::required_for("confd", &routes::acl_words(&request.path), request.method);
                 self.gate.authorize(&self.conn, request, &required)?
             }
+            Access::Scrape(acl) => self.gate.authorize_scrape(&self.conn, request, acl)?,
             Access::Public => Caller::Anyone,
         };
         let fallback = self
@@ -465,6 +484,7 @@ impl Worker {
         if version != self.data_version {
             self.data_version = version;
             self.data_changed();
+            crate::metrics::committed();
         }
         Ok(())
     }

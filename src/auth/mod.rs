@@ -129,6 +129,35 @@ impl Gate {
         request: &ApiRequest,
         required: &str,
     ) -> ApiResult<Caller> {
+        self.admit(conn, request, required, request.auth_token.as_deref())
+    }
+
+    /// As `authorize`, for a monitoring scrape: the token may also come as
+    /// `Authorization: Bearer TOKEN` (what a stock Prometheus sends).
+    pub fn authorize_scrape(
+        &mut self,
+        conn: &Connection,
+        request: &ApiRequest,
+        required: &str,
+    ) -> ApiResult<Caller> {
+        let bearer = request.authorization.as_deref().and_then(|header| {
+            let (scheme, token) = header.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim())
+                .filter(|token| !token.is_empty())
+        });
+        let token = request.auth_token.as_deref().or(bearer);
+        self.admit(conn, request, required, token)
+    }
+
+    fn admit(
+        &mut self,
+        conn: &Connection,
+        request: &ApiRequest,
+        required: &str,
+        token: Option<&str>,
+    ) -> ApiResult<Caller> {
         if let Some(peer) = request.peer {
             if self.trust_loopback && request.listener == ListenerKind::Http && peer.is_loopback() {
                 return Ok(Caller::Loopback);
@@ -144,7 +173,7 @@ impl Gate {
                 });
             }
         }
-        if let Some(secret) = request.auth_token.as_deref() {
+        if let Some(secret) = token {
             let now = crate::db::now();
             return match self.token(conn, secret)? {
                 Some(token) if !token.expired(now) => {

@@ -118,8 +118,13 @@ pub fn restore(database: &Path, source: &Path) -> Result<Checked, String> {
     let wal = suffixed(database, "-wal");
     if !folded && wal.exists() {
         let kept_wal = suffixed(&kept, "-wal");
-        std::fs::rename(&wal, &kept_wal)
-            .map_err(|e| format!("cannot keep {} as {}: {e}", wal.display(), kept_wal.display()))?;
+        std::fs::rename(&wal, &kept_wal).map_err(|e| {
+            format!(
+                "cannot keep {} as {}: {e}",
+                wal.display(),
+                kept_wal.display()
+            )
+        })?;
     }
     for sidecar in [wal, suffixed(database, "-shm")] {
         if sidecar.exists() {
@@ -245,14 +250,13 @@ pub fn server_lock(database: &Path) -> Result<File, LockError> {
 /// read as a database (a corrupt one being replaced); an error when another
 /// program is reading it (Litestream).
 fn fold_wal(path: &Path) -> Result<bool, String> {
-    let folded = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(
-        |conn| {
+    let folded =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).and_then(|conn| {
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
                 row.get::<_, i64>(0)
             })
-        },
-    );
+        });
     match folded {
         Ok(0) => Ok(true),
         Ok(_) => Err(format!(

@@ -32,6 +32,9 @@ pub struct Job {
     pub received: Instant,
     /// where the answer goes: the connection's thread writes it
     pub reply: SyncSender<ApiResponse>,
+    /// the index in the route table of the route that took it, once routed
+    /// (for the metrics)
+    pub route: Option<usize>,
 }
 
 /// Method, path and peer of a request, as the access log shows them.
@@ -119,6 +122,7 @@ fn answer(kind: ListenerKind, mut raw: tiny_http::Request, jobs: &Sender<Job>, l
         origin,
         received,
         reply,
+        route: None,
     };
     // no answer when the server is stopping: dropping `raw` answers 500
     let answer = match jobs.send(job) {

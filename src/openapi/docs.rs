@@ -845,6 +845,8 @@ pub static DOCS: &[Doc] = &[
         "The API console (Swagger UI) for this listener's API.",
     ),
     console("/api/{file}", "The console's script and style sheet."),
+    // Prometheus' text, outside both APIs (src/metrics.rs)
+    Doc::new(Get, "/metrics", "monitoring", "Counters for Prometheus").replies(Reply::Page),
 ];
 
 /// Definitions no field declaration makes, by name.

@@ -134,7 +134,8 @@ pub enum Reply {
     Pairs(&'static Association),
     /// 200 with a part of an owner (`SubObject`).
     SubObject(&'static SubObject),
-    /// A page or file of the console: not part of the API description.
+    /// A page or file of the console, or the metrics: not part of the API
+    /// description.
     Page,
 }
 
@@ -683,7 +684,8 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
     match (doc.security, route.access) {
         (Some(scheme), _) => operation["security"] = json!([{ scheme: [] }]),
         (None, Access::Public) => operation["security"] = json!([]),
-        (None, Access::Acl) => {} // the document's default
+        (None, Access::Acl) => {}       // the document's default
+        (None, Access::Scrape(_)) => {} // not under a described base path
     }
     operation
 }

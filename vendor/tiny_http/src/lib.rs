@@ -99,7 +99,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
@@ -144,6 +144,26 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // xivo-confd patch 12: connections accepted and not yet closed
+    open_connections: Arc<AtomicUsize>,
+}
+
+/// xivo-confd patch 12: counts a connection from its accept to the end of
+/// its thread's task, whichever way that ends.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(counter: &Arc<AtomicUsize>) -> OpenConnection {
+        counter.fetch_add(1, Relaxed);
+        OpenConnection(counter.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 enum Message {
@@ -309,6 +329,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let open_connections = Arc::new(AtomicUsize::new(0));
+        let inside_open_connections = open_connections.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -336,7 +358,11 @@ impl Server {
                 #[allow(unused_variables)]
                 let ssl = ssl.clone();
                 let mut sock = Some(sock);
+                let mut open = Some(OpenConnection::new(&inside_open_connections));
                 tasks_pool.spawn(Box::new(move || {
+                    // dropped, and the connection counted closed, when the
+                    // task returns
+                    let _open = open.take();
                     let sock = match sock.take() {
                         Some(sock) => sock,
                         None => return,
@@ -385,6 +411,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            open_connections,
         })
     }
 
@@ -400,6 +427,12 @@ impl Server {
     #[inline]
     pub fn server_addr(&self) -> ListenAddr {
         self.listening_addr.clone()
+    }
+
+    /// xivo-confd patch 12: the count of connections accepted and not yet
+    /// closed (TLS handshakes under way included), kept as they come and go.
+    pub fn open_connections(&self) -> Arc<AtomicUsize> {
+        self.open_connections.clone()
     }
 
     /// Returns the number of clients currently connected to the server.
