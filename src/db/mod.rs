@@ -5,6 +5,8 @@ pub mod backup;
 pub mod list;
 pub mod search;
 pub mod stream;
+#[cfg(test)]
+mod upgrade_tests;
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
