@@ -152,7 +152,10 @@ pub fn check(conn: &Connection) -> Result<Checked, String> {
                 .query_map([], |row| row.get::<_, String>(0))?
                 .collect()
         })
-        .map_err(|e| format!("not a readable SQLite database ({e})"))?;
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => format!("integrity check failed: {e}"),
+            _ => format!("not a readable SQLite database ({e})"),
+        })?;
     if integrity != ["ok"] {
         let shown: Vec<&str> = integrity.iter().take(5).map(String::as_str).collect();
         return Err(format!("integrity check failed: {}", shown.join("; ")));
