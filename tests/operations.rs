@@ -261,8 +261,11 @@ fn restore_refuses_what_is_not_a_sound_copy_of_this_products_database() {
 
     let bad = |name: &str| server.dir.join(name);
     // not SQLite at all
-    std::fs::write(bad("text.db"), "just some text, not a database\n".repeat(200))
-        .expect("text");
+    std::fs::write(
+        bad("text.db"),
+        "just some text, not a database\n".repeat(200),
+    )
+    .expect("text");
     // SQLite, not ours
     let other = Connection::open(bad("other.db")).expect("other");
     other
@@ -371,7 +374,10 @@ fn demo_fills_an_empty_database_once() {
     let lines = api.get(&format!("/1.1/users/{first}/lines"));
     assert_eq!(lines["total"], 1);
     let line = lines["items"][0]["line_id"].as_i64().expect("line");
-    assert_eq!(api.get(&format!("/1.1/lines/{line}/extensions"))["total"], 1);
+    assert_eq!(
+        api.get(&format!("/1.1/lines/{line}/extensions"))["total"],
+        1
+    );
     assert!(api.get(&format!("/1.1/lines/{line}"))["device_id"].is_string());
     assert!(api.get(&format!("/1.1/users/{first}/voicemail"))["voicemail_id"].is_i64());
     let keys = api.get(&format!("/1.1/users/{first}/funckeys"));
@@ -444,9 +450,18 @@ fn metrics_need_their_acl_and_take_a_bearer_token() {
         )
     };
     // by pattern, never by raw path
-    assert_eq!(sample(&metrics, &route("GET", "/1.1/users/{user}", 200)), Some(1.0));
-    assert_eq!(sample(&metrics, &route("GET", "/1.1/users/{user}", 404)), Some(1.0));
-    assert_eq!(sample(&metrics, &route("POST", "/1.1/users", 201)), Some(1.0));
+    assert_eq!(
+        sample(&metrics, &route("GET", "/1.1/users/{user}", 200)),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&metrics, &route("GET", "/1.1/users/{user}", 404)),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&metrics, &route("POST", "/1.1/users", 201)),
+        Some(1.0)
+    );
     assert!(!metrics.contains("/1.1/users/999999"));
     assert!(!metrics.contains("/nothing/here"));
     assert_eq!(
@@ -463,7 +478,10 @@ fn metrics_need_their_acl_and_take_a_bearer_token() {
         Some(2.0)
     );
     assert_eq!(
-        sample(&metrics, &format!("{histogram}_bucket{{{labels},le=\"+Inf\"}}")),
+        sample(
+            &metrics,
+            &format!("{histogram}_bucket{{{labels},le=\"+Inf\"}}")
+        ),
         Some(2.0)
     );
     assert!(sample(&metrics, &format!("{histogram}_sum{{{labels}}}")).is_some_and(|s| s > 0.0));
@@ -507,11 +525,14 @@ fn metrics_need_their_acl_and_take_a_bearer_token() {
         .as_str()
         .expect("token")
         .to_string();
-    let refused = client.send(
-        Request::get("/metrics").header("Authorization", &format!("Bearer {narrow}")),
-    );
+    let refused =
+        client.send(Request::get("/metrics").header("Authorization", &format!("Bearer {narrow}")));
     assert_eq!(refused.status, 401);
-    assert!(refused.text().contains("confd.metrics.read"), "{}", refused.text());
+    assert!(
+        refused.text().contains("confd.metrics.read"),
+        "{}",
+        refused.text()
+    );
     // JSON is not what it answers
     let json = client.send(
         Request::get("/metrics")
