@@ -90,13 +90,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ["restore", file] => {
             let checked = crate::db::backup::restore(&config.database.path, Path::new(file))?;
             println!(
-                "restored {} from {file} (instance {}, schema version {}; the previous \
-                 database is kept as {}.pre-restore)",
+                "restored {} from {file} (instance {}, schema version {})",
                 config.database.path.display(),
                 checked.uuid,
-                checked.steps,
-                config.database.path.display()
+                checked.steps
             );
+            if let Some(kept) = checked.kept {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
             Ok(())
         }
         ["demo"] => {

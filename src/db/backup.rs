@@ -27,6 +27,8 @@ pub const APPLICATION_ID: i32 = 0x7863_6664;
 pub struct Checked {
     pub steps: usize,
     pub uuid: String,
+    /// where a restore kept the database it replaced
+    pub kept: Option<PathBuf>,
 }
 
 /// Takes a consistent copy of the database at `database` into `target`
@@ -79,7 +81,7 @@ pub fn restore(database: &Path, source: &Path) -> Result<Checked, String> {
         ),
         LockError::Io(error) => error,
     })?;
-    let checked = {
+    let mut checked = {
         let conn = open_read_only(source)?;
         check(&conn).map_err(|e| format!("{} is refused: {e}", source.display()))?
     };
@@ -111,6 +113,7 @@ pub fn restore(database: &Path, source: &Path) -> Result<Checked, String> {
         std::fs::remove_file(&kept).ok();
         std::fs::hard_link(database, &kept)
             .map_err(|e| format!("cannot keep the old database as {}: {e}", kept.display()))?;
+        checked.kept = Some(kept.clone());
     }
     // a -wal or -shm left now would be read as the new file's: gone before
     // the rename (the WAL of an old file that could not be folded is kept
@@ -209,6 +212,7 @@ pub fn identify(conn: &Connection) -> Result<Checked, String> {
     Ok(Checked {
         steps,
         uuid: uuid.unwrap_or_default(),
+        kept: None,
     })
 }
 
@@ -226,11 +230,16 @@ pub enum LockError {
 pub fn server_lock(database: &Path) -> Result<File, LockError> {
     use std::os::fd::AsRawFd;
     let path = suffixed(database, ".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    // read-only once it exists (flock needs no more): a lock file a restore
+    // run as root made stays usable by the service's own user
+    let file = File::open(&path)
+        .or_else(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
         .map_err(|e| LockError::Io(format!("cannot open {}: {e}", path.display())))?;
     // SAFETY: flock on a descriptor this function owns
     let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
