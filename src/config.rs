@@ -206,10 +206,13 @@ fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
     }
 }
 
+/// Whether a table reads as one section's settings.
+type ReadsAs = fn(toml::Table) -> Result<(), toml::de::Error>;
+
 /// The sections and, for each, whether a table holding some of its keys
 /// reads as that section (each key is tried on its own, so that every
 /// wrong key is reported, not only the first).
-const SECTIONS: &[(&str, fn(toml::Table) -> Result<(), toml::de::Error>)] = &[
+const SECTIONS: &[(&str, ReadsAs)] = &[
     ("database", reads_as::<DatabaseConfig>),
     ("http", reads_as::<HttpConfig>),
     ("https", reads_as::<HttpsConfig>),

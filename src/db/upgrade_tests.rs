@@ -116,11 +116,7 @@ fn allowed_values(table_sql: &str, column: &str) -> Vec<rusqlite::types::Value> 
                 }
             }
         } else if upper.starts_with("BETWEEN") {
-            let low = rest[7..]
-                .trim_start()
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
+            let low = rest[7..].split_whitespace().next().unwrap_or("");
             if let Ok(number) = low.parse::<i64>() {
                 found.push(Value::Integer(number));
             }
