@@ -219,6 +219,7 @@ const SECTIONS: &[(&str, ReadsAs)] = &[
     ("auth", reads_as::<AuthConfig>),
     ("log", reads_as::<LogConfig>),
     ("limits", reads_as::<LimitsConfig>),
+    ("events", reads_as::<EventsConfig>),
 ];
 
 fn reads_as<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<(), toml::de::Error> {
@@ -416,16 +417,36 @@ impl Config {
             "[log] level",
             "must be off, error, warn, info, debug or trace",
         );
-        check(self.limits.max_body_bytes > 0, "[limits] max_body_bytes", "must be positive");
-        check(self.limits.body_timeout > 0, "[limits] body_timeout", "must be positive");
-        check(self.limits.socket_timeout > 0, "[limits] socket_timeout", "must be positive");
+        check(
+            self.limits.max_body_bytes > 0,
+            "[limits] max_body_bytes",
+            "must be positive",
+        );
+        check(
+            self.limits.body_timeout > 0,
+            "[limits] body_timeout",
+            "must be positive",
+        );
+        check(
+            self.limits.socket_timeout > 0,
+            "[limits] socket_timeout",
+            "must be positive",
+        );
         check(
             (1..=15).contains(&self.events.keepalive_seconds),
             "[events] keepalive_seconds",
             "must be from 1 to 15",
         );
-        check(self.events.history_days > 0, "[events] history_days", "must be positive");
-        check(self.events.history_count > 0, "[events] history_count", "must be positive");
+        check(
+            self.events.history_days > 0,
+            "[events] history_days",
+            "must be positive",
+        );
+        check(
+            self.events.history_count > 0,
+            "[events] history_count",
+            "must be positive",
+        );
         // files named that must be there: their folders, the TLS pair
         let folders = [
             ("[database] path", Some(&self.database.path)),
@@ -543,12 +564,37 @@ mod tests {
         );
     }
 
+    /// Every section the config reads is one the key-by-key check knows:
+    /// the example file, which has them all, has no problem.
+    #[test]
+    fn the_example_file_has_no_problem() {
+        let text = include_str!("../xivo.toml.example");
+        let table: toml::Table = text.parse().expect("the example parses");
+        for section in table.keys() {
+            assert!(
+                SECTIONS.iter().any(|(name, _)| name == section),
+                "[{section}] is read but not checked"
+            );
+        }
+    }
+
     #[test]
     fn events_settings_are_checked() {
         let config: Config = toml::from_str("[events]\nkeepalive_seconds = 16\n").expect("parses");
-        assert!(config.check().is_err(), "a stream silent past 15 s");
+        assert!(
+            config
+                .problems()
+                .iter()
+                .any(|p| p.to_string().contains("[events] keepalive_seconds")),
+            "a stream silent past 15 s"
+        );
         let config: Config = toml::from_str("[events]\nhistory_count = 0\n").expect("parses");
-        assert!(config.check().is_err());
+        assert!(
+            config
+                .problems()
+                .iter()
+                .any(|p| p.to_string().contains("[events] history_count"))
+        );
         assert!(toml::from_str::<Config>("[events]\nkeep = 1\n").is_err());
     }
 }
