@@ -971,3 +971,25 @@ CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, id)
     WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, event_seq);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
+-- step 12: users CSV import and export: a user's entity, an incall's ring time
+
+-- The entity a user belongs to (a new database has entity 1 only). A
+-- column added by ALTER TABLE cannot carry a foreign key with a default,
+-- so triggers keep the reference, as a foreign key would: a user names an
+-- existing entity, an entity with users is not deleted.
+ALTER TABLE users ADD COLUMN entity_id INTEGER NOT NULL DEFAULT 1;
+CREATE TRIGGER users_entity_insert BEFORE INSERT ON users
+    WHEN NOT EXISTS (SELECT 1 FROM entities WHERE id = new.entity_id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: users.entity_id'); END;
+CREATE TRIGGER users_entity_update BEFORE UPDATE OF entity_id ON users
+    WHEN NOT EXISTS (SELECT 1 FROM entities WHERE id = new.entity_id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: users.entity_id'); END;
+CREATE TRIGGER entities_delete_with_users BEFORE DELETE ON entities
+    WHEN EXISTS (SELECT 1 FROM users WHERE entity_id = old.id)
+BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: users.entity_id'); END;
+
+-- An incall is an extension of a context of type incall on a line: calls
+-- to it ring the line's main user, for this many seconds (NULL: the
+-- user's own ring time). Meaningless for the line's internal extension.
+ALTER TABLE line_extensions ADD COLUMN ring_seconds INTEGER
+    CHECK (ring_seconds IS NULL OR ring_seconds >= 0);

@@ -10,11 +10,11 @@ use std::io::BufRead;
 pub fn serve() -> Result<(), String> {
     // the product's own socket set-up (TCP_NODELAY, timeouts), so the two
     // loops differ only in what runs between parsing and answering
-    let limits = xivo_confd::http::listener::Limits {
-        max_body_bytes: 1 << 20,
-        body_timeout: std::time::Duration::from_secs(30),
-        socket_timeout: std::time::Duration::from_secs(60),
-    };
+    let limits = xivo_confd::http::listener::Limits::plain(
+        1 << 20,
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(60),
+    );
     let listener = xivo_confd::http::listener::bind("127.0.0.1:0", &limits)?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?;
     let address = server

@@ -16,7 +16,7 @@ use crate::resources::resource::{Op, Resource};
 use crate::resources::sub_object::{SubObject, SubObjectOp};
 use crate::resources::{
     ASSOCIATIONS, RESOURCES, SUB_OBJECTS, call_logs, callfilters, configuration, devices,
-    extensions, funckeys, infos, webhooks,
+    extensions, funckeys, infos, user_import, webhooks,
 };
 use crate::routes::{Declared, Route, Service};
 use std::sync::OnceLock;
@@ -167,6 +167,11 @@ fn special_routes() -> Vec<Route> {
         // CSV out and in (see resources::call_logs)
         Route::confd(Get, "/1.1/call_logs", &call_logs::export).answering(&call_logs::CSV),
         Route::confd(Post, "/1.1/call_logs", &call_logs::load).taking(&call_logs::CSV_BODY),
+        // the users CSV (see resources::user_import)
+        Route::confd(Post, "/1.1/users/import", &user_import::create)
+            .taking(&user_import::CSV_BODY),
+        Route::confd(Put, "/1.1/users/import", &user_import::update).taking(&user_import::CSV_BODY),
+        Route::confd(Get, "/1.1/users/export", &user_import::export).answering(&user_import::CSV),
         Route::confd(
             Get,
             "/1.1/configuration/live_reload",

@@ -91,6 +91,10 @@ pub struct LogConfig {
 pub struct LimitsConfig {
     /// Largest request body accepted, in bytes (413 above).
     pub max_body_bytes: usize,
+    /// Largest file an import takes (a CSV body: users, call logs), in
+    /// bytes; never below `max_body_bytes`. Bodies are read before the
+    /// credentials are checked: keep it to what imports need.
+    pub max_import_bytes: usize,
     /// Seconds a client may take to send a whole request body.
     pub body_timeout: u64,
     /// Seconds one socket read or write may block (also the keep-alive idle limit).
@@ -178,6 +182,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
             body_timeout: 30,
             socket_timeout: 60,
         }
@@ -561,6 +566,11 @@ mod tests {
         assert_eq!(
             config.events.keepalive_seconds,
             defaults.events.keepalive_seconds
+        );
+        assert_eq!(config.limits.max_body_bytes, defaults.limits.max_body_bytes);
+        assert_eq!(
+            config.limits.max_import_bytes,
+            defaults.limits.max_import_bytes
         );
     }
 

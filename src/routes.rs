@@ -335,6 +335,29 @@ mod tests {
         assert!(!more_specific("/a/{b}", "/a/{c}"));
     }
 
+    /// `/users/import` and `/users/export` are the users CSV's, never a
+    /// user called "import": the literal wins whatever the table's order.
+    #[test]
+    fn the_users_csv_routes_are_not_users() {
+        for (method, path) in [
+            (Method::Post, "/1.1/users/import"),
+            (Method::Put, "/1.1/users/import"),
+            (Method::Get, "/1.1/users/export"),
+        ] {
+            let (route, params) = find(table(), Service::Confd, method, path).expect("found");
+            assert_eq!(route.path, path);
+            assert!(params.is_empty());
+        }
+        match find(table(), Service::Confd, Method::Get, "/1.1/users/import") {
+            Err(ApiError::MethodNotAllowed(allowed)) => assert_eq!(allowed, vec!["POST", "PUT"]),
+            _ => panic!("expected 405"),
+        }
+        match find(table(), Service::Confd, Method::Delete, "/1.1/users/export") {
+            Err(ApiError::MethodNotAllowed(allowed)) => assert_eq!(allowed, vec!["GET", "HEAD"]),
+            _ => panic!("expected 405"),
+        }
+    }
+
     #[test]
     fn services_do_not_mix() {
         assert!(find(table(), Service::Confd, Method::Post, "/0.1/token").is_err());

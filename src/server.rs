@@ -73,6 +73,8 @@ pub fn run(config: Config) -> Result<(), String> {
     .map_err(|e| format!("cannot set wal_autocheckpoint: {e}"))?;
     let limits = Limits {
         max_body_bytes: config.limits.max_body_bytes,
+        max_file_bytes: config.limits.max_import_bytes,
+        takes_file,
         body_timeout: Duration::from_secs(config.limits.body_timeout),
         socket_timeout: Duration::from_secs(config.limits.socket_timeout.max(1)),
     };
@@ -602,6 +604,13 @@ fn raise_open_files_limit() {
             }
         }
     }
+}
+
+/// Whether a request's body is a file to import (a route taking CSV), and
+/// so bounded by `max_import_bytes` instead of `max_body_bytes`.
+fn takes_file(kind: ListenerKind, method: crate::http::Method, path: &str) -> bool {
+    routes::find(api::table(), service_of(kind), method, path)
+        .is_ok_and(|(route, _)| matches!(route.consumes, Consumes::Media(_)))
 }
 
 /// 406 unless the client's `Accept` allows what the route answers (JSON,

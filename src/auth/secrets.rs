@@ -104,6 +104,31 @@ pub fn hash_password(password: &str) -> String {
     )
 }
 
+/// Whether `text` is a stored password as `hash_password` writes it (an
+/// export carries them so that an import keeps the passwords). Never a
+/// password itself: that is at most 64 characters, a hash 118.
+pub fn is_password_hash(text: &str) -> bool {
+    let mut parts = text.split('$');
+    let (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let hex = |part: &str, length: usize| {
+        part.len() == length && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    iterations
+        .parse::<usize>()
+        .is_ok_and(|n| (1..=10_000_000).contains(&n))
+        && !iterations.starts_with('0')
+        && hex(salt, 32)
+        && hex(hash, 64)
+}
+
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let mut parts = stored.split('$');
     let (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) = (
@@ -147,6 +172,26 @@ fn pbkdf2(password: &str, salt: &[u8], iterations: usize) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_passwords_are_told_from_passwords() {
+        let stored = hash_password("secret");
+        assert!(is_password_hash(&stored), "{stored}");
+        assert!(verify_password("secret", &stored));
+        for text in [
+            "secret",
+            "",
+            "pbkdf2-sha256$100000$",
+            &stored.replace("pbkdf2", "PBKDF2"),
+            &stored.to_uppercase(),
+            &format!("{stored}$"),
+            &stored.replacen("$100000$", "$0$", 1),
+            &stored.replacen("$100000$", "$0100000$", 1),
+            &stored[..stored.len() - 1],
+        ] {
+            assert!(!is_password_hash(text), "{text}");
+        }
+    }
 
     #[test]
     fn tokens_are_uuid_shaped_and_distinct() {

@@ -50,8 +50,29 @@ static ANSWERING: AtomicUsize = AtomicUsize::new(0);
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// The larger limit of a request whose body is a file to import (a
+    /// CSV): one `takes_file` says yes to.
+    pub max_file_bytes: usize,
+    pub takes_file: fn(ListenerKind, Method, &str) -> bool,
     pub body_timeout: Duration,
     pub socket_timeout: Duration,
+}
+
+impl Limits {
+    /// No request takes a file: one body limit for all.
+    pub fn plain(
+        max_body_bytes: usize,
+        body_timeout: Duration,
+        socket_timeout: Duration,
+    ) -> Limits {
+        Limits {
+            max_body_bytes,
+            max_file_bytes: max_body_bytes,
+            takes_file: |_, _, _| false,
+            body_timeout,
+            socket_timeout,
+        }
+    }
 }
 
 /// Binds a listening socket with the options every accepted socket inherits.
@@ -103,6 +124,14 @@ pub fn serve(
 fn answer(kind: ListenerKind, mut raw: tiny_http::Request, jobs: &Sender<Job>, limits: Limits) {
     let received = Instant::now();
     let request = describe(kind, &raw);
+    // a file to import may be larger than any other body
+    let limits = match (limits.takes_file)(kind, request.method, &request.path) {
+        true => Limits {
+            max_body_bytes: limits.max_file_bytes.max(limits.max_body_bytes),
+            ..limits
+        },
+        false => limits,
+    };
     let request = match raw.body_length() {
         Some(length) if length > limits.max_body_bytes => {
             Err(ApiError::PayloadTooLarge(limits.max_body_bytes))
@@ -382,11 +411,7 @@ mod tests {
     /// socket to every socket `accept` returns: prove it on this kernel.
     #[test]
     fn accepted_sockets_inherit_nodelay_and_timeouts() {
-        let limits = Limits {
-            max_body_bytes: 1024,
-            body_timeout: Duration::from_secs(1),
-            socket_timeout: Duration::from_secs(7),
-        };
+        let limits = Limits::plain(1024, Duration::from_secs(1), Duration::from_secs(7));
         let listener = bind("127.0.0.1:0", &limits).expect("bind");
         let address = listener.local_addr().expect("address");
         let _client = std::net::TcpStream::connect(address).expect("connect");
@@ -434,11 +459,7 @@ mod tests {
         std::sync::mpsc::Receiver<std::sync::mpsc::Sender<Vec<u8>>>,
         tiny_http::Server,
     ) {
-        let limits = Limits {
-            max_body_bytes: 1024,
-            body_timeout: Duration::from_secs(5),
-            socket_timeout: Duration::from_secs(5),
-        };
+        let limits = Limits::plain(1024, Duration::from_secs(5), Duration::from_secs(5));
         let listener = bind("127.0.0.1:0", &limits).expect("bind");
         let address = listener.local_addr().expect("address");
         let (senders_tx, senders) = mpsc::channel();

@@ -272,6 +272,29 @@ pub static MODELS: &[&Model] = &[
     &EXTENSION,
 ];
 
+/// The users import, described.
+const USERS_IMPORT: &str = "A row per user, with the columns of the export (any of them, in any \
+    order; `firstname` is needed) and `incall_ring_seconds`: the user, its CTI settings \
+    (`cti_profile_name`, `cti_profile_enabled`), its voicemail (`voicemail_*`; one of that \
+    number and context is shared), a line (`line_protocol` `sip` or `sccp`, with `context`) \
+    and its endpoint (`sip_username`, `sip_secret`; an existing SIP endpoint of that \
+    username is used), an extension (`exten` in `context`), incalls (`incall_exten` in \
+    `incall_context`, several separated by `;`, ringing `incall_ring_seconds`), each \
+    checked as its own POST checks it and all associated. Booleans are `1` or `0`; an \
+    empty cell is no value. The body's charset is read from its Content-Type (UTF-8 \
+    when none; ISO-8859-1 too). The whole file is one transaction: any error answers \
+    400 with every error of the file (`{\"errors\": [{\"message\", \"timestamp\", \"details\": \
+    {\"row\", \"row_number\"}}]}`) and nothing is written. No two rows may name the same \
+    uuid, username, extension, incall or SIP username. Bodies up to `max_import_bytes`.";
+
+/// The import's refusals: the reference's error list of rows.
+const IMPORT_ERRORS: &[(u16, &str, &str)] = &[(
+    400,
+    "UsersImportErrors",
+    "The file cannot be read, or rows were refused: every error of the file; nothing was \
+     written",
+)];
+
 pub static DOCS: &[Doc] = &[
     list(&DEVICE, "/1.1/devices", "List devices").explain(
         "Sorted by `ip` unless asked otherwise. `search` looks in the id, ip, mac, sn, \
@@ -820,6 +843,36 @@ pub static DOCS: &[Doc] = &[
     .body(Schema::Named("CallLogCsv"))
     .replies(Reply::Shape(201, "CallLogsLoaded"))
     .errors(&[(415, "A body not sent as text/csv")]),
+    Doc::new(Post, "/1.1/users/import", "users", "Import users from CSV")
+        .explain(USERS_IMPORT)
+        .body(Schema::Named("UsersCsv"))
+        .replies(Reply::Shape(201, "UsersImported"))
+        .shaped_errors(IMPORT_ERRORS)
+        .errors(&[(415, "A body not sent as text/csv")]),
+    Doc::new(Put, "/1.1/users/import", "users", "Update users from CSV")
+        .explain(
+            "Each row names its user by `uuid` (a column the file must have) and brings it \
+             to the row: the columns a file leaves out are left as they are, an empty cell \
+             unsets its value; the user's voicemail, extension and incall are changed, or \
+             found or made when it has none, and associated; a line's protocol cannot \
+             change, and a user with several incalls may only be given the same ones. \
+             Answered 201, as by the reference, with `updated` instead of `created`.",
+        )
+        .body(Schema::Named("UsersCsv"))
+        .replies(Reply::Shape(201, "UsersUpdated"))
+        .shaped_errors(IMPORT_ERRORS)
+        .errors(&[(415, "A body not sent as text/csv")]),
+    Doc::new(Get, "/1.1/users/export", "users", "Export users as CSV")
+        .explain(
+            "Every user, in id order, as the reference's CSV (`text/csv; charset=utf-8`): \
+             the columns an import reads, in the reference's order, booleans as `1` and \
+             `0`, a user's several incalls joined by `;`, the password as its stored hash \
+             (which an import keeps as it is). The line is shown for its main user only. \
+             What it writes imports again to the same export. Answers an `Accept` of \
+             `text/csv`, `application/json` (what the stock client sends), `*/*` or none.",
+        )
+        .replies(Reply::Shape(200, "UsersCsv"))
+        .errors(&[(406, "The Accept header excludes CSV and JSON")]),
     Doc::new(
         Get,
         "/1.1/configuration/live_reload",
@@ -1159,6 +1212,37 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
                 2013-01-29T08:46:20,Alice (1001),1002,12,\r\n",
         })
     }),
+    ("UsersCsv", |_| {
+        json!({
+            "type": "string",
+            "description": "CSV: a header line naming the columns, then a row per user \
+                (CRLF or LF), fields quoted when they hold a comma, a quote or a line break.",
+            "example": "firstname,lastname,line_protocol,context,exten\r\n\
+                Alice,Martin,sip,default,1001\r\n",
+        })
+    }),
+    ("UsersImported", |_| import_answer("created")),
+    ("UsersUpdated", |_| import_answer("updated")),
+    ("UsersImportErrors", |_| {
+        json!({
+            "type": "object",
+            "required": ["errors"],
+            "properties": {"errors": {"type": "array", "items": {
+                "type": "object",
+                "required": ["message", "timestamp", "details"],
+                "properties": {
+                    "message": {"type": "string", "description": "The error, as the API words it."},
+                    "timestamp": {"type": "integer", "description": "When (seconds since 1970)."},
+                    "details": {"type": "object", "properties": {
+                        "row_number": {"type": "integer", "description": "The row (the header is row 0)."},
+                        "row": {"type": "object", "description": "The row's cells by column.",
+                                "additionalProperties": {"type": "string", "x-nullable": true}},
+                        "line": {"type": "integer", "description": "The line of the file, for an error of the file itself."},
+                    }},
+                },
+            }}},
+        })
+    }),
     ("CallLogsLoaded", |_| {
         json!({
             "type": "object",
@@ -1192,6 +1276,30 @@ pub static SHAPES: &[(&str, ShapeFn)] = &[
 ];
 
 /// `{"users": [...]}`: a call filter's bosses (`recipients`) or secretaries.
+/// `{"created": [...]}` (or `updated`): a row's ids.
+fn import_answer(key: &str) -> serde_json::Value {
+    let id = |words: &str| json!({"type": "integer", "x-nullable": true, "description": words});
+    json!({
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "row_number": {"type": "integer", "description": "The row (from 1)."},
+                "user_id": id("The user."),
+                "user_uuid": {"type": "string", "x-nullable": true, "description": "The user's uuid."},
+                "voicemail_id": id("Its voicemail."),
+                "line_id": id("Its line."),
+                "sip_id": id("The line's SIP endpoint."),
+                "sccp_id": id("The line's SCCP endpoint."),
+                "extension_id": id("The line's extension."),
+                "incall_extension_id": id("Its (first) incall's extension."),
+                "cti_profile_id": id("Its CTI profile."),
+            },
+        }}},
+    })
+}
+
 fn call_filter_members(bosses: bool) -> serde_json::Value {
     let mut properties = json!({
         "member_id": {"type": "integer", "description": "The membership's id, which a `bsfilter` \

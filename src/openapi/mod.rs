@@ -154,6 +154,9 @@ pub struct Doc {
     /// a list, 401 for an ACL, 404 for a path parameter), or better words
     /// for those.
     pub errors: &'static [(u16, &'static str)],
+    /// Error statuses answered with a shape of their own (a definition of
+    /// `docs::SHAPES`) instead of the error list: (status, shape, words).
+    pub shaped_errors: &'static [(u16, &'static str, &'static str)],
     /// The security scheme when the route table's access does not say it
     /// (the token API's Basic login).
     pub security: Option<&'static str>,
@@ -176,6 +179,7 @@ impl Doc {
             reply: Reply::NoContent,
             query: &[],
             errors: &[],
+            shaped_errors: &[],
             security: None,
         }
     }
@@ -202,6 +206,14 @@ impl Doc {
 
     pub const fn errors(mut self, errors: &'static [(u16, &'static str)]) -> Doc {
         self.errors = errors;
+        self
+    }
+
+    pub const fn shaped_errors(
+        mut self,
+        errors: &'static [(u16, &'static str, &'static str)],
+    ) -> Doc {
+        self.shaped_errors = errors;
         self
     }
 
@@ -659,6 +671,12 @@ fn operation(route: &Route, doc: Option<&Doc>, api: &Api) -> Value {
     }
     for (status, text) in doc.errors {
         responses.insert(status.to_string(), error(text));
+    }
+    for (status, shape, text) in doc.shaped_errors {
+        responses.insert(
+            status.to_string(),
+            json!({"description": text, "schema": reference(shape)}),
+        );
     }
 
     let mut operation = json!({

@@ -541,8 +541,9 @@ impl Association {
     }
 
     /// The rules, then the pair stored: the hook's checks first, then "X is
-    /// associated with a Y" for a side that has room for one only.
-    fn link(&self, ctx: &Ctx, owner: i64, target: i64, values: Values) -> ApiResult<()> {
+    /// associated with a Y" for a side that has room for one only. What a
+    /// POST or PUT of the pair runs, for callers in Rust too (an import).
+    pub fn link(&self, ctx: &Ctx, owner: i64, target: i64, values: Values) -> ApiResult<()> {
         if let Some(check) = self.hooks.check {
             check(ctx, owner, target)?;
         }
@@ -760,7 +761,8 @@ impl Association {
         Ok(ApiResponse::json(200, &self.pair_json(ctx, pair)))
     }
 
-    fn pair_exists(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<bool> {
+    /// Whether the two are associated.
+    pub fn pair_exists(&self, ctx: &Ctx, owner: i64, target: i64) -> ApiResult<bool> {
         let (table, owner_column, target_column) = self.source();
         Ok(ctx
             .conn

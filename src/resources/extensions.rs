@@ -83,6 +83,12 @@ pub static LINE_EXTENSIONS: Association = Association {
     one_per_owner: false,
     one_per_target: true,
     reverse: Reverse::One("line"),
+    extra: &[Field::integer("ring_seconds", 0, i64::MAX, 1)
+        .nullable()
+        .doc(
+            "For an incall extension: how many seconds its calls ring the line's main user \
+             (set by a users CSV import, `incall_ring_seconds`); null: the user's own ring time.",
+        )],
     // internal extensions first
     order: "(SELECT contexts.type <> 'internal' FROM extensions \
             JOIN contexts ON contexts.name = extensions.context \

@@ -27,6 +27,7 @@ mod search_index_tests;
 pub mod sub_object;
 #[cfg(test)]
 mod test_data;
+pub mod user_import;
 pub mod user_lines;
 pub mod users;
 pub mod voicemails;

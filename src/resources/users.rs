@@ -328,7 +328,8 @@ fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     Ok(ApiResponse::raw_json(200, body))
 }
 
-/// On create, the default caller id and a uuid; always, only the
+/// On create, the default caller id and a uuid (unless the caller gave one:
+/// an import of an export keeps its users' uuids); always, only the
 /// password's hash is kept.
 fn before_write(_ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<()> {
     if id.is_none() {
@@ -336,7 +337,9 @@ fn before_write(_ctx: &Ctx, id: Option<i64>, values: &mut Values) -> ApiResult<(
             let caller_id = default_caller_id(values);
             set_value(values, "caller_id", SqlValue::Text(caller_id));
         }
-        values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
+        if value_of(values, "uuid").is_none() {
+            values.push(("uuid", SqlValue::Text(uuid::Uuid::new_v4().to_string())));
+        }
     }
     store_password(values);
     Ok(())
