@@ -240,6 +240,22 @@ fn check_answer(listener: Listener, what: &str, response: &Response) -> Result<(
         )));
     };
     match listener {
+        // a users import answers its refusals as the reference did: every
+        // error of the file, `{"errors": [{"message", "timestamp", "details"}]}`
+        Listener::Https | Listener::Http
+            if response.status == 400
+                && what
+                    .split('?')
+                    .next()
+                    .is_some_and(|w| w.ends_with("/users/import")) =>
+        {
+            let errors = body["errors"].as_array();
+            prop_assert!(
+                errors.is_some_and(|e| !e.is_empty() && e.iter().all(|e| e["message"].is_string())),
+                "{what}: {} is not the import's error list: {body}",
+                response.status
+            );
+        }
         Listener::Https | Listener::Http => {
             let list = body
                 .as_array()

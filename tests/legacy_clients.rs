@@ -285,3 +285,39 @@ fn the_stock_clients_cti_call_log_and_live_reload_calls_work() {
         "the doubled URL was served as /1.1/call_logs:\n{log}"
     );
 }
+
+/// The 15.20 stock client's users.import_csv, update_csv and export_csv,
+/// as it sends them (tests/clients/stock_client_users_csv.py): the import
+/// with no `Accept`, the export asking for `application/json`.
+#[test]
+fn the_stock_clients_users_csv_calls_work() {
+    let server = TestServer::start();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/stock_client_users_csv.py");
+    let (host, port) = server.https.rsplit_once(':').expect("host:port");
+    let output = run(
+        "python3",
+        &[
+            script.to_str().expect("utf8 path"),
+            host,
+            port,
+            ADMIN,
+            ADMIN_PASSWORD,
+        ],
+    );
+    assert!(output.status.success(), "script: {}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = json(stdout.lines().last().unwrap_or_default());
+    assert_eq!(summary["ok"], true, "{stdout}");
+    assert_eq!(summary["exported"], 2);
+    assert_eq!(summary["created"][1]["sccp_id"], 1);
+    let log = server.log();
+    for line in [
+        "POST /1.1/users/import 201",
+        "POST /1.1/users/import 400",
+        "PUT /1.1/users/import 201",
+        "GET /1.1/users/export 200",
+    ] {
+        assert!(log.contains(line), "{line} in:\n{log}");
+    }
+}

@@ -715,15 +715,17 @@ fn find_id(ctx: &Ctx, sql: &str, params: impl rusqlite::Params) -> ApiResult<Opt
 }
 
 fn create_row(ctx: &Ctx, row: &Row, pending: &mut Vec<Pending>) -> ApiResult<Entry> {
+    // what the row names by name must exist before anything is made of it
+    let cti_profile = cti_profile_of_row(ctx, row)?;
     let mut entry = Entry {
         user: Some(create_user(ctx, row, pending)?),
+        cti_profile,
         ..Entry::default()
     };
     find_or_make_voicemail(ctx, row, &mut entry)?;
     make_line(ctx, row, &mut entry)?;
     find_or_make_extension(ctx, row, &mut entry)?;
     let incalls = find_or_make_incalls(ctx, row)?;
-    entry.cti_profile = cti_profile_of_row(ctx, row)?;
     find_or_make_endpoint(ctx, row, &mut entry)?;
     associate(ctx, row, &mut entry, incalls)?;
     Ok(entry)
@@ -736,6 +738,7 @@ fn update_row(ctx: &Ctx, row: &Row, pending: &mut Vec<Pending>) -> ApiResult<Ent
         .to_ascii_lowercase();
     let user_id = find_id(ctx, "SELECT id FROM users WHERE uuid = ?1", [&uuid])?
         .ok_or_else(|| ApiError::not_found("User", "uuid", uuid.clone()))?;
+    let profile = cti_profile_of_row(ctx, row)?;
     // the user first, so that a row may give credentials and enable CTI
     update_user(ctx, row, user_id, pending)?;
     let mut entry = current_entry(ctx, user_id, uuid)?;
@@ -745,7 +748,6 @@ fn update_row(ctx: &Ctx, row: &Row, pending: &mut Vec<Pending>) -> ApiResult<Ent
     if entry.extension.is_none() {
         find_or_make_extension(ctx, row, &mut entry)?;
     }
-    let profile = cti_profile_of_row(ctx, row)?;
     if entry.line.is_none() {
         make_line(ctx, row, &mut entry)?;
     }
@@ -1081,6 +1083,9 @@ fn update_incalls(ctx: &Ctx, row: &Row, entry: &Entry) -> ApiResult<Vec<i64>> {
     if wanted.is_empty() {
         return Ok(entry.incalls.clone());
     }
+    for context in wanted.iter().filter_map(|(_, context)| context.as_deref()) {
+        check_incall_context(ctx, context)?;
+    }
     let same = || -> ApiResult<bool> {
         let mut current: Vec<(String, String)> = Vec::new();
         for id in &entry.incalls {
@@ -1101,9 +1106,6 @@ fn update_incalls(ctx: &Ctx, row: &Row, entry: &Entry) -> ApiResult<Vec<i64>> {
     match (entry.incalls.as_slice(), wanted.as_slice()) {
         ([], _) => find_or_make_incalls(ctx, row),
         ([current], [(exten, context)]) => {
-            if let Some(context) = context {
-                check_incall_context(ctx, context)?;
-            }
             edit(ctx, &EXTENSIONS, *current, &incall_body(exten, context))?;
             Ok(vec![*current])
         }
