@@ -10,6 +10,7 @@ mod bare;
 mod call_logs;
 mod load;
 mod populate;
+mod user_import;
 
 use load::{Answer, Outcome, Plan, Random, Script};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -87,6 +88,7 @@ struct Options {
     threads: usize,
     only: Option<Vec<String>>,
     call_logs: u64,
+    import_users: u64,
     reuse_db: bool,
     dir: PathBuf,
 }
@@ -124,6 +126,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         threads: 2,
         only: None,
         call_logs: 100_000,
+        import_users: 10_000,
         reuse_db: false,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-run"),
     };
@@ -148,13 +151,15 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 options.only = Some(value()?.split(',').map(str::to_string).collect());
             }
             "--call-logs" => options.call_logs = number(&value()?)?,
+            "--import-users" => options.import_users = number(&value()?)?,
             "--reuse-db" => options.reuse_db = true,
             "--dir" => options.dir = PathBuf::from(value()?),
             other => {
                 return Err(format!(
                     "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
                      [--lists N] [--seconds S] [--warmup S] [--connections C] [--threads T] \
-                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c] [--call-logs N] [--reuse-db] \
+                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c,u] [--call-logs N] [--import-users N] \
+                     [--reuse-db] \
                      [--dir DIR]"
                 ));
             }
@@ -496,6 +501,10 @@ fn run(options: &Options) -> Result<(), String> {
     if wanted("c") {
         calls = Some(call_logs::run(&options.dir, options.call_logs)?);
     }
+    let mut imports = None;
+    if wanted("u") {
+        imports = Some(user_import::run(&options.dir, options.import_users)?);
+    }
 
     if wanted("7") {
         let outcome = (
@@ -521,6 +530,9 @@ fn run(options: &Options) -> Result<(), String> {
     list_report(&rows, &list_naive, &list_terms);
     if let Some(calls) = &calls {
         call_logs::print(calls);
+    }
+    if let Some(imports) = &imports {
+        user_import::print(imports);
     }
     println!("load average after: {}", loadavg());
     Ok(())
