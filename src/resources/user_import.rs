@@ -350,14 +350,46 @@ fn error(message: String, details: Value) -> Value {
     })
 }
 
+/// The items of an answer's list, written as they come: a row's entry
+/// costs its bytes, not a JSON map, however many rows a file has.
+#[derive(Default)]
+struct Items {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl Items {
+    fn push(&mut self, item: &Value) {
+        if self.count > 0 {
+            self.bytes.push(b',');
+        }
+        // a Value always serializes
+        serde_json::to_writer(&mut self.bytes, item).ok();
+        self.count += 1;
+    }
+
+    /// `{"<key>": [<items>]}` with `status`.
+    fn answer(self, status: u16, key: &str) -> ApiResponse {
+        let mut body = Vec::with_capacity(self.bytes.len() + key.len() + 8);
+        body.push(b'{');
+        crate::http::json::push_key(&mut body, key);
+        body.push(b'[');
+        body.extend_from_slice(&self.bytes);
+        body.extend_from_slice(b"]}");
+        ApiResponse::raw_json(status, body)
+    }
+}
+
 /// 400 with every error of the file.
-fn refused(errors: Vec<Value>) -> ApiResponse {
-    ApiResponse::json(400, &json!({ "errors": errors }))
+fn refused(errors: Items) -> ApiResponse {
+    errors.answer(400, "errors")
 }
 
 /// A file-level refusal (the file cannot be read as rows).
 fn file_error(message: impl Into<String>, details: Value) -> ApiResponse {
-    refused(vec![error(ApiError::input(message).message(), details)])
+    let mut errors = Items::default();
+    errors.push(&error(ApiError::input(message).message(), details));
+    refused(errors)
 }
 
 /// The body as UTF-8 text, from the charset of its `Content-Type` (UTF-8
@@ -398,9 +430,9 @@ fn decode<'b>(
 
 /// The header: every name a known column (or a key of the import's own
 /// answer, ignored) and none twice.
-fn read_header(names: Vec<String>, mode: Mode) -> Result<Header, Vec<Value>> {
+fn read_header(names: Vec<String>, mode: Mode) -> Result<Header, Items> {
     let mut positions = vec![None; COLUMNS.len()];
-    let mut errors = Vec::new();
+    let mut errors = Items::default();
     let at_line = || json!({"line": 1});
     for (at, name) in names.iter().enumerate() {
         if ANSWER_KEYS.contains(&name.as_str()) {
@@ -412,14 +444,14 @@ fn read_header(names: Vec<String>, mode: Mode) -> Result<Header, Vec<Value>> {
                 "sip_password" => " (the SIP endpoint's password is 'sip_secret')",
                 _ => "",
             };
-            errors.push(error(
+            errors.push(&error(
                 ApiError::input(format!("unknown column '{name}'{hint}")).message(),
                 at_line(),
             ));
             continue;
         };
         if slot.replace(at).is_some() {
-            errors.push(error(
+            errors.push(&error(
                 ApiError::input(format!("column '{name}' is given twice")).message(),
                 at_line(),
             ));
@@ -427,13 +459,13 @@ fn read_header(names: Vec<String>, mode: Mode) -> Result<Header, Vec<Value>> {
     }
     let header = Header { names, positions };
     if mode == Mode::Update && !header.has("uuid") {
-        errors.push(error(
+        errors.push(&error(
             ApiError::input("missing column 'uuid': an update finds each user by its uuid")
                 .message(),
             at_line(),
         ));
     }
-    if errors.is_empty() {
+    if errors.count == 0 {
         Ok(header)
     } else {
         Err(errors)
@@ -550,8 +582,8 @@ fn import(ctx: &mut Ctx, mode: Mode) -> ApiResult<ApiResponse> {
             Err(errors) => return Ok(refused(errors)),
         },
     };
-    let mut errors = Vec::new();
-    let mut done = Vec::new();
+    let mut errors = Items::default();
+    let mut done = Items::default();
     let mut pending = Vec::new();
     let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();
     let mut number = 0;
@@ -560,7 +592,7 @@ fn import(ctx: &mut Ctx, mode: Mode) -> ApiResult<ApiResponse> {
             Ok(Some(record)) => record,
             Ok(None) => break,
             Err(problem) => {
-                errors.push(error(
+                errors.push(&error(
                     ApiError::input(format!("the CSV is not valid: {problem}")).message(),
                     json!({"row_number": number + 1}),
                 ));
@@ -580,7 +612,7 @@ fn import(ctx: &mut Ctx, mode: Mode) -> ApiResult<ApiResponse> {
                 row.fields.len(),
                 header.names.len()
             );
-            errors.push(error(ApiError::input(message).message(), row.details()));
+            errors.push(&error(ApiError::input(message).message(), row.details()));
             continue;
         }
         let mut twice = None;
@@ -593,27 +625,27 @@ fn import(ctx: &mut Ctx, mode: Mode) -> ApiResult<ApiResponse> {
             }
         }
         if let Some(message) = twice {
-            errors.push(error(ApiError::input(message).message(), row.details()));
+            errors.push(&error(ApiError::input(message).message(), row.details()));
             continue;
         }
         match in_savepoint(ctx.conn, || match mode {
             Mode::Create => create_row(ctx, &row, &mut pending),
             Mode::Update => update_row(ctx, &row, &mut pending),
         })? {
-            Ok(entry) => done.push(entry.ids(number)),
-            Err(refusal) => errors.push(error(refusal.message(), row.details())),
+            Ok(entry) => done.push(&entry.ids(number)),
+            Err(refusal) => errors.push(&error(refusal.message(), row.details())),
         }
     }
-    if number == 0 && errors.is_empty() {
+    if number == 0 && errors.count == 0 {
         return Ok(file_error(
             "the file has a header but no rows",
             json!({"line": 2}),
         ));
     }
-    if !errors.is_empty() {
+    if errors.count > 0 {
         log::info!(
             "users import refused: {} error(s) in {number} row(s); nothing written",
-            errors.len()
+            errors.count
         );
         return Ok(refused(errors));
     }
@@ -622,7 +654,7 @@ fn import(ctx: &mut Ctx, mode: Mode) -> ApiResult<ApiResponse> {
         Mode::Create => "created",
         Mode::Update => "updated",
     };
-    Ok(ApiResponse::json(201, &json!({ key: done })))
+    Ok(done.answer(201, key))
 }
 
 /// Runs `work` in a savepoint: kept on success, undone on a refusal (the
@@ -1291,7 +1323,7 @@ mod tests {
 
     fn header(names: &[&str]) -> Header {
         read_header(names.iter().map(|n| n.to_string()).collect(), Mode::Create)
-            .unwrap_or_else(|errors| panic!("{errors:?}"))
+            .unwrap_or_else(|errors| panic!("{}", String::from_utf8_lossy(&errors.bytes)))
     }
 
     #[test]
@@ -1355,9 +1387,14 @@ mod tests {
     #[test]
     fn a_header_names_known_columns_once() {
         let refused = |names: &[&str], mode| {
-            read_header(names.iter().map(|n| n.to_string()).collect(), mode)
+            let errors = read_header(names.iter().map(|n| n.to_string()).collect(), mode)
                 .err()
-                .unwrap_or_default()
+                .unwrap_or_default();
+            let body: Value =
+                serde_json::from_slice(&errors.answer(400, "errors").body).expect("json");
+            body["errors"]
+                .as_array()
+                .expect("errors")
                 .iter()
                 .map(|e| e["message"].as_str().unwrap_or_default().to_string())
                 .collect::<Vec<_>>()
