@@ -99,6 +99,13 @@ pub static LINE_EXTENSIONS: Association = Association {
         after: Some(refresh_line_of_pair),
         ..AssociationHooks::NONE
     },
+    // xivo-bus 15.20's payload: the two ids only
+    events: super::association::PairEvents {
+        data: Some(|_, data| {
+            data.remove("ring_seconds");
+        }),
+        ..super::association::PairEvents::DERIVED
+    },
     doc: "The line's extensions: one internal extension (the line needs an endpoint), \
           and incall extensions once the line has a user. An extension is on one line at most. \
           The internal extension stays while the line is on a device.",
