@@ -99,29 +99,10 @@ pub fn run(dir: &Path, records: u64) -> Result<Report, String> {
         let conn = xivo_confd::db::open(&db)?;
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
             .map_err(|e| e.to_string())?;
-        let now = xivo_confd::db::now();
-        xivo_confd::auth::tokens::create(
-            &conn,
-            &xivo_confd::auth::tokens::Token {
-                backend: "xivo_ws".into(),
-                auth_id: "bench".into(),
-                user_uuid: None,
-                user_id: None,
-                acls: vec!["confd.#".into()],
-                issued_at: now,
-                expires_at: now + 3600.0,
-            },
-        )
-        .map_err(|e| e.to_string())?
+        crate::bench_token(&conn)?
     };
 
-    let mut server = Spawned::start(
-        Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve"),
-        "xivo-confd listening",
-    )?;
+    let mut server = Spawned::serve(&config)?;
     let address = server.address("http")?;
     let pid = server.pid();
     let rss_start_kb = memory(pid, "VmRSS");

@@ -250,20 +250,7 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let token = {
         let conn = xivo_confd::db::open(&db)?;
-        let now = xivo_confd::db::now();
-        xivo_confd::auth::tokens::create(
-            &conn,
-            &xivo_confd::auth::tokens::Token {
-                backend: "xivo_ws".into(),
-                auth_id: "bench".into(),
-                user_uuid: None,
-                user_id: None,
-                acls: vec!["confd.#".into()],
-                issued_at: now,
-                expires_at: now + 3600.0,
-            },
-        )
-        .map_err(|e| e.to_string())?
+        crate::bench_token(&conn)?
     };
     // the ids that exist (a reused database has gaps left by scenario 4)
     let ids: Vec<i64> = {
@@ -303,13 +290,7 @@ fn run(options: &Options) -> Result<(), String> {
         rows.push(row("0", "bare tiny_http loop, fixed 1 KB JSON", outcome));
     }
 
-    let mut server = Spawned::start(
-        Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
-            .arg("--config")
-            .arg(&config_path)
-            .arg("serve"),
-        "xivo-confd listening",
-    )?;
+    let mut server = Spawned::serve(&config_path)?;
     let address = server.address("http")?;
     let pid = server.pid();
     let rss_idle = memory(server.pid(), "VmRSS");
@@ -706,7 +687,36 @@ struct Spawned {
     line: String,
 }
 
+/// A token for the bench's requests, written straight into the database.
+fn bench_token(conn: &rusqlite::Connection) -> Result<String, String> {
+    let now = xivo_confd::db::now();
+    xivo_confd::auth::tokens::create(
+        conn,
+        &xivo_confd::auth::tokens::Token {
+            backend: "xivo_ws".into(),
+            auth_id: "bench".into(),
+            user_uuid: None,
+            user_id: None,
+            acls: vec!["confd.#".into()],
+            issued_at: now,
+            expires_at: now + 3600.0,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
 impl Spawned {
+    /// `xivo-confd --config <config> serve`, once it listens.
+    fn serve(config: &Path) -> Result<Spawned, String> {
+        Spawned::start(
+            Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
+                .arg("--config")
+                .arg(config)
+                .arg("serve"),
+            "xivo-confd listening",
+        )
+    }
+
     fn start(command: &mut Command, prefix: &str) -> Result<Spawned, String> {
         let mut child = command
             .stdin(Stdio::piped())
@@ -773,13 +783,7 @@ fn measure_startups(dir: &Path, bench_config: &Path) -> Result<Vec<(String, f64)
     write_config(&empty_config, &empty_db, &dir.join("empty.log"))?;
     let once = |config: &Path| -> Result<f64, String> {
         let started = Instant::now();
-        let mut server = Spawned::start(
-            Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
-                .arg("--config")
-                .arg(config)
-                .arg("serve"),
-            "xivo-confd listening",
-        )?;
+        let mut server = Spawned::serve(config)?;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
         server.stop();
         Ok(millis)

@@ -12,7 +12,6 @@ use super::{Spawned, cpu_seconds, fetch, get_request, memory, write_config};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 /// One line of this scenario's table.
@@ -55,28 +54,9 @@ fn server(dir: &Path, name: &str) -> Result<(Spawned, SocketAddr, String), Strin
             [],
         )
         .map_err(|e| e.to_string())?;
-        let now = xivo_confd::db::now();
-        xivo_confd::auth::tokens::create(
-            &conn,
-            &xivo_confd::auth::tokens::Token {
-                backend: "xivo_ws".into(),
-                auth_id: "bench".into(),
-                user_uuid: None,
-                user_id: None,
-                acls: vec!["confd.#".into()],
-                issued_at: now,
-                expires_at: now + 3600.0,
-            },
-        )
-        .map_err(|e| e.to_string())?
+        crate::bench_token(&conn)?
     };
-    let server = Spawned::start(
-        Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve"),
-        "xivo-confd listening",
-    )?;
+    let server = Spawned::serve(&config)?;
     let address = server.address("http")?;
     Ok((server, address, token))
 }

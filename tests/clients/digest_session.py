@@ -16,18 +16,11 @@ import sys
 import requests
 import urllib3
 
+from harness import Failure, expect, main
+
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 INFOS_ROUNDS = 20
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 def describe(response):
@@ -96,23 +89,5 @@ def run(base, login, password):
     return {"ok": True, "requests": requests_done, "infos": INFOS_ROUNDS, "user_id": user_id}
 
 
-def main(argv):
-    if len(argv) != 4:
-        sys.stderr.write("usage: %s BASE_URL LOGIN PASSWORD\n" % argv[0])
-        return 2
-    try:
-        summary = run(argv[1], argv[2], argv[3])
-    except Failure as failure:
-        sys.stderr.write("FAILED: %s\n" % failure)
-        print(json.dumps({"ok": False, "error": str(failure)}))
-        return 1
-    except requests.RequestException as error:
-        sys.stderr.write("FAILED: request error: %r\n" % error)
-        print(json.dumps({"ok": False, "error": repr(error)}))
-        return 1
-    print(json.dumps(summary))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(run, sys.argv, "BASE_URL LOGIN PASSWORD"))

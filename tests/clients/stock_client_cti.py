@@ -20,20 +20,13 @@ import sys
 import requests
 import urllib3
 
+from harness import Failure, expect, main
+
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 READ_HEADERS = {"Accept": "application/json"}
 WRITE_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 DATETIME_FMT = "%Y-%m-%dT%H:%M:%S"
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 class StockClient:
@@ -147,23 +140,5 @@ def run(host, port, login, password):
     }
 
 
-def main(argv):
-    if len(argv) != 5:
-        sys.stderr.write("usage: %s HOST PORT LOGIN PASSWORD\n" % argv[0])
-        return 2
-    try:
-        summary = run(*argv[1:])
-    except Failure as failure:
-        sys.stderr.write("FAILED: %s\n" % failure)
-        print(json.dumps({"ok": False, "error": str(failure)}))
-        return 1
-    except requests.RequestException as error:
-        sys.stderr.write("FAILED: request error: %r\n" % error)
-        print(json.dumps({"ok": False, "error": repr(error)}))
-        return 1
-    print(json.dumps(summary))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(run, sys.argv, "HOST PORT LOGIN PASSWORD"))
