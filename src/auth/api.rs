@@ -188,22 +188,7 @@ pub fn revoke(ctx: &mut Ctx, _gate: &mut Gate) -> ApiResult<ApiResponse> {
 pub fn local_iso(timestamp: f64) -> String {
     let seconds = timestamp.floor();
     let micros = ((timestamp - seconds) * 1_000_000.0).round().min(999_999.0) as u32;
-    let time = seconds as libc::time_t;
-    // SAFETY: localtime_r only writes into the struct we hand it
-    let mut parts: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&time, &mut parts).is_null() };
-    if !ok {
-        return String::new();
-    }
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}",
-        parts.tm_year + 1900,
-        parts.tm_mon + 1,
-        parts.tm_mday,
-        parts.tm_hour,
-        parts.tm_min,
-        parts.tm_sec
-    )
+    crate::db::iso_time(seconds as i64, micros, false).unwrap_or_default()
 }
 
 #[cfg(test)]

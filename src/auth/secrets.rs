@@ -104,18 +104,29 @@ pub fn hash_password(password: &str) -> String {
     )
 }
 
+/// The iterations, salt and hash of a stored password,
+/// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`, as text.
+fn hash_parts(stored: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = stored.split('$');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) => {
+            Some((iterations, salt, hash))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `text` is a stored password as `hash_password` writes it (an
 /// export carries them so that an import keeps the passwords). Never a
 /// password itself: that is at most 64 characters, a hash 118.
 pub fn is_password_hash(text: &str) -> bool {
-    let mut parts = text.split('$');
-    let (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some((iterations, salt, hash)) = hash_parts(text) else {
         return false;
     };
     let hex = |part: &str, length: usize| {
@@ -130,14 +141,7 @@ pub fn is_password_hash(text: &str) -> bool {
 }
 
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    let mut parts = stored.split('$');
-    let (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some((iterations, salt, hash)) = hash_parts(stored) else {
         return false;
     };
     let (Ok(iterations), Some(salt), Some(hash)) =

@@ -185,6 +185,31 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.ffffff` of `seconds` since the epoch, in UTC or in
+/// the local time zone; `micros` is the fraction, as the caller rounds it.
+pub fn iso_time(seconds: i64, micros: u32, utc: bool) -> Option<String> {
+    let time = seconds as libc::time_t;
+    // SAFETY: gmtime_r and localtime_r only write into the struct we hand them
+    let mut parts: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe {
+        match utc {
+            true => !libc::gmtime_r(&time, &mut parts).is_null(),
+            false => !libc::localtime_r(&time, &mut parts).is_null(),
+        }
+    };
+    ok.then(|| {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}",
+            parts.tm_year + 1900,
+            parts.tm_mon + 1,
+            parts.tm_mday,
+            parts.tm_hour,
+            parts.tm_min,
+            parts.tm_sec
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

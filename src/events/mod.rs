@@ -208,22 +208,10 @@ pub fn known_names() -> Vec<String> {
 pub fn utc_iso(timestamp: f64) -> String {
     let seconds = timestamp.floor();
     let micros = ((timestamp - seconds) * 1_000_000.0).floor().min(999_999.0) as u32;
-    let time = seconds as libc::time_t;
-    // SAFETY: gmtime_r only writes into the struct we hand it
-    let mut parts: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::gmtime_r(&time, &mut parts).is_null() };
-    if !ok {
-        return "1970-01-01T00:00:00.000000Z".into();
+    match crate::db::iso_time(seconds as i64, micros, true) {
+        Some(text) => format!("{text}Z"),
+        None => "1970-01-01T00:00:00.000000Z".into(),
     }
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        parts.tm_year + 1900,
-        parts.tm_mon + 1,
-        parts.tm_mday,
-        parts.tm_hour,
-        parts.tm_min,
-        parts.tm_sec
-    )
 }
 
 /// The instance uuid (`/1.1/infos`): every event's `origin_uuid`.

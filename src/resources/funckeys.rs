@@ -890,26 +890,16 @@ fn template_row_json(ctx: &Ctx, row: &Row) -> rusqlite::Result<Value> {
 
 /// `POST /1.1/funckeys/templates`: `{"name": ..., "keys": {"1": {...}}}`.
 fn create_template(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
-    let body = ctx.json_body()?;
-    if let Some(unknown) = body
-        .keys()
-        .find(|key| !["id", "name", "keys", "links"].contains(&key.as_str()))
-    {
-        return Err(ApiError::input(format!("unknown parameters: {unknown}")));
-    }
-    let name = match body.get("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(name)) if name.chars().count() > 128 => {
-            return Err(ApiError::input("field 'name': maximum length is 128"));
-        }
-        Some(Value::String(name)) => Some(name.clone()),
-        Some(_) => {
-            return Err(ApiError::input(
-                "field 'name': wrong type. Should be a unicode string",
-            ));
-        }
-    };
-    let keys = match body.get("keys") {
+    let mut body = ctx.json_body()?;
+    // the keys are no column: the rest is checked as the declaration says
+    let keys = body.remove("keys");
+    let mut values = super::fields::validate(
+        TEMPLATES.fields,
+        TEMPLATES.read_only,
+        &body,
+        super::fields::Mode::Create,
+    )?;
+    let keys = match &keys {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(keys)) => parse_keys(keys)?,
         Some(_) => {
@@ -922,14 +912,10 @@ fn create_template(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
         check_exists(ctx, key, Scope::Template)?;
     }
     refuse_similar(&keys)?;
-    ctx.conn
-        .prepare_cached("INSERT INTO func_key_templates (name) VALUES (?1)")?
-        .execute([&name])?;
-    let id = ctx.conn.last_insert_rowid();
+    let id = TEMPLATES.insert_checked(ctx, &mut values)?;
     for (position, key) in &keys {
         store_key(ctx, id, *position, key)?;
     }
-    TEMPLATES.tell_change(ctx, Change::Created, id)?;
     TEMPLATES.created(ctx, id)
 }
 
@@ -1032,16 +1018,10 @@ fn user_templates(ctx: &Ctx, user: i64) -> ApiResult<(i64, Option<i64>)> {
         .prepare_cached("SELECT id FROM func_key_templates WHERE private_user_id = ?1")?
         .query_row([user], |row| row.get(0))
         .optional()?;
-    let private = match private {
-        Some(id) => id,
-        // a user written before its template existed (another program)
-        None => {
-            ctx.conn
-                .prepare_cached("INSERT INTO func_key_templates (private_user_id) VALUES (?1)")?
-                .execute([user])?;
-            ctx.conn.last_insert_rowid()
-        }
-    };
+    // schema step 8 makes one with every user, whoever writes the user
+    let private = private.ok_or_else(|| {
+        ApiError::Internal(format!("user {user} has no private function key template"))
+    })?;
     let public: Option<i64> = ctx
         .conn
         .prepare_cached("SELECT func_key_template_id FROM users WHERE id = ?1")?

@@ -30,16 +30,16 @@ pub const RING_STRATEGIES: &[&str] = &[
 /// Longest time a field in seconds takes.
 pub const SECONDS_MAX: i64 = i32::MAX as i64;
 
+/// The name of a group or a queue: both are sections of queues.conf.
+pub const QUEUE_NAME: Field = Field::text("name", 128)
+    .required()
+    .sorted()
+    .searched()
+    .check(queue_name)
+    .doc("Unique among groups and queues: letters, digits, `-`, `_` and `.`; not `general`.");
+
 pub const FIELDS: &[Field] = &[
-    Field::text("name", 128)
-        .required()
-        .sorted()
-        .searched()
-        .check(queue_name)
-        .doc(
-            "Unique among groups and queues: letters, digits, `-`, `_` and `.`; \
-             not `general`.",
-        ),
+    QUEUE_NAME,
     Field::text("caller_id_mode", 16)
         .one_of(CALLER_ID_MODES)
         .doc("How `caller_id_name` is put with the caller's name; null: not at all."),

@@ -7,7 +7,7 @@ use super::agents::AGENTS;
 use super::association::{Association, AssociationHooks, PairChange, PairEvents, Reverse, Shape};
 use super::extensions;
 use super::fields::{Field, Item, Values};
-use super::groups::{CALLER_ID_MODES, SECONDS_MAX, name_free_in, queue_name};
+use super::groups::{CALLER_ID_MODES, QUEUE_NAME, SECONDS_MAX, name_free_in};
 use super::resource::{Hooks, Resource};
 use crate::db::list::ListSpec;
 use crate::error::{ApiError, ApiResult};
@@ -15,15 +15,7 @@ use rusqlite::Row;
 use serde_json::{Value, json};
 
 pub const FIELDS: &[Field] = &[
-    Field::text("name", 128)
-        .required()
-        .sorted()
-        .searched()
-        .check(queue_name)
-        .doc(
-            "Unique among queues and groups: letters, digits, `-`, `_` and `.`; \
-             not `general`.",
-        ),
+    QUEUE_NAME,
     Field::text("label", 128)
         .sorted()
         .searched()
