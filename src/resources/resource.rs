@@ -213,8 +213,27 @@ impl Resource {
         if !self.list.is_derived() {
             return &self.list;
         }
-        static DERIVED: Mutex<Vec<(usize, &'static ListSpec)>> = Mutex::new(Vec::new());
         let key = self as *const Resource as usize;
+        // the declared resources' lists, made once and read without a lock:
+        // every GET, create and list of a derived resource asks for it
+        static DECLARED: std::sync::OnceLock<Vec<(usize, ListSpec)>> = std::sync::OnceLock::new();
+        let declared = DECLARED.get_or_init(|| {
+            super::RESOURCES
+                .iter()
+                .filter(|resource| resource.list.is_derived())
+                .map(|resource| {
+                    (
+                        *resource as *const Resource as usize,
+                        resource.derive_list(),
+                    )
+                })
+                .collect()
+        });
+        if let Some((_, spec)) = declared.iter().find(|(k, _)| *k == key) {
+            return spec;
+        }
+        // a resource outside the registry (a test's own)
+        static DERIVED: Mutex<Vec<(usize, &'static ListSpec)>> = Mutex::new(Vec::new());
         let mut derived = DERIVED.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, spec)) = derived.iter().find(|(k, _)| *k == key) {
             return spec;
@@ -340,11 +359,10 @@ impl Resource {
     }
 
     pub fn load(&self, ctx: &Ctx, id: i64) -> ApiResult<Value> {
+        let spec = self.list_spec();
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = ?1",
-            self.list_spec().select,
-            self.list_spec().from,
-            self.list_spec().id
+            spec.select, spec.from, spec.id
         );
         Ok(ctx
             .conn
