@@ -660,19 +660,22 @@ fn position_param(ctx: &Ctx) -> ApiResult<i64> {
 
 // --- storage -------------------------------------------------------------
 
-const KEY_SELECT: &str = "SELECT func_keys.position, func_keys.id, func_keys.label, \
+/// Every key of template `?1`, by position, with whether its template is
+/// public (`inherited`).
+const KEYS_OF_TEMPLATE: &str = concat!(
+    "SELECT func_keys.position, func_keys.id, func_keys.label, \
      func_keys.blf, func_keys.type, func_keys.user_id, func_keys.group_id, func_keys.queue_id, \
      func_keys.conference_id, func_keys.paging_id, func_keys.agent_id, \
      func_keys.filter_member_id, func_keys.feature, func_keys.exten, func_keys.park_position, \
      func_key_templates.private_user_id IS NULL \
-     FROM func_keys JOIN func_key_templates ON func_key_templates.id = func_keys.template_id";
+     FROM func_keys JOIN func_key_templates ON func_key_templates.id = func_keys.template_id",
+    " WHERE func_keys.template_id = ?1 ORDER BY func_keys.position"
+);
 
 /// Every stored key of a template, checked again as keys (for the
 /// "similar" rule when one position changes).
 fn stored_keys(ctx: &Ctx, template: i64) -> ApiResult<Vec<(i64, Key)>> {
-    let mut statement = ctx
-        .conn
-        .prepare_cached(&format!("{KEY_SELECT} WHERE func_keys.template_id = ?1"))?;
+    let mut statement = ctx.conn.prepare_cached(KEYS_OF_TEMPLATE)?;
     let rows = statement.query_map([template], |row| {
         let position: i64 = row.get(0)?;
         Ok((position, stored_key(row)?))
@@ -686,7 +689,7 @@ fn stored_keys(ctx: &Ctx, template: i64) -> ApiResult<Vec<(i64, Key)>> {
     Ok(keys)
 }
 
-/// A `KEY_SELECT` row as a key (None for a type this version does not know).
+/// A `KEYS_OF_TEMPLATE` row as a key (None for a type this version does not know).
 fn stored_key(row: &Row) -> rusqlite::Result<Option<Key>> {
     let kind: String = row.get(4)?;
     let Some(destination) = DESTINATIONS.iter().find(|d| d.name == kind) else {
@@ -812,9 +815,7 @@ fn told_key_change(
 fn keys_json(ctx: &Ctx, templates: &[i64]) -> rusqlite::Result<Map<String, Value>> {
     let mut merged: Vec<(i64, Value)> = Vec::new();
     for template in templates {
-        let mut statement = ctx.conn.prepare_cached(&format!(
-            "{KEY_SELECT} WHERE func_keys.template_id = ?1 ORDER BY func_keys.position"
-        ))?;
+        let mut statement = ctx.conn.prepare_cached(KEYS_OF_TEMPLATE)?;
         let rows = statement.query_map([template], |row| {
             let position: i64 = row.get(0)?;
             Ok((position, key_row_json(ctx, row)?))
