@@ -10,9 +10,8 @@
 
 mod common;
 
-use common::{Client, Request, TestServer};
+use common::{Request, TestServer};
 use rusqlite::Connection;
-use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -37,24 +36,7 @@ fn writer(
     name: &'static str,
     stop: Arc<AtomicBool>,
 ) -> Vec<(String, Instant)> {
-    let mut client = Client::tls(&https);
-    let mut acknowledged = Vec::new();
-    let mut sequence = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let lastname = format!("{name}-{sequence:06}");
-        let response = client.send(
-            Request::post(
-                "/1.1/users",
-                &json!({"firstname": "Replicated", "lastname": lastname}).to_string(),
-            )
-            .token(&token),
-        );
-        // Litestream's locks never make a write fail: busy_timeout waits
-        assert_eq!(response.status, 201, "{}", response.text());
-        acknowledged.push((lastname, Instant::now()));
-        sequence += 1;
-    }
-    acknowledged
+    common::create_users_until(&https, &token, "Replicated", name, &stop)
 }
 
 fn replicate(config: &Path, log: &Path) -> Child {

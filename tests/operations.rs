@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Api, Client, Request, TestServer};
+use common::{Api, Request, TestServer};
 use rusqlite::Connection;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -126,23 +126,10 @@ enabled = true
 /// Creates users until told to stop; each acknowledged one is recorded
 /// with its writer's sequence number, in order.
 fn writer(https: String, token: String, name: &'static str, stop: Arc<AtomicBool>) -> Vec<String> {
-    let mut client = Client::tls(&https);
-    let mut acknowledged = Vec::new();
-    let mut sequence = 0;
-    while !stop.load(Ordering::Relaxed) {
-        let lastname = format!("{name}-{sequence:06}");
-        let response = client.send(
-            Request::post(
-                "/1.1/users",
-                &json!({"firstname": "Load", "lastname": lastname}).to_string(),
-            )
-            .token(&token),
-        );
-        assert_eq!(response.status, 201, "{}", response.text());
-        acknowledged.push(lastname);
-        sequence += 1;
-    }
-    acknowledged
+    common::create_users_until(&https, &token, "Load", name, &stop)
+        .into_iter()
+        .map(|(lastname, _)| lastname)
+        .collect()
 }
 
 fn lastnames(database: &Path) -> Vec<String> {

@@ -804,3 +804,32 @@ pub fn id_of(object: &serde_json::Value) -> String {
         other => other.as_i64().expect("id").to_string(),
     }
 }
+
+/// Creates users (`firstname`, lastname `<name>-<sequence>`) over one HTTPS
+/// connection until `stop`; returns each acknowledged lastname with when
+/// its 201 came, in order. Any other answer fails the test.
+pub fn create_users_until(
+    https: &str,
+    token: &str,
+    firstname: &str,
+    name: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Vec<(String, std::time::Instant)> {
+    let mut client = Client::tls(https);
+    let mut acknowledged = Vec::new();
+    let mut sequence = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let lastname = format!("{name}-{sequence:06}");
+        let response = client.send(
+            Request::post(
+                "/1.1/users",
+                &serde_json::json!({"firstname": firstname, "lastname": lastname}).to_string(),
+            )
+            .token(token),
+        );
+        assert_eq!(response.status, 201, "{}", response.text());
+        acknowledged.push((lastname, std::time::Instant::now()));
+        sequence += 1;
+    }
+    acknowledged
+}
