@@ -30,6 +30,8 @@ pub struct TestServer {
     pub http: String,
     pub https: String,
     pub auth: String,
+    /// environment variables the serving process gets (at its next launch)
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -73,6 +75,7 @@ impl TestServer {
             http: String::new(),
             https: String::new(),
             auth: String::new(),
+            env: Vec::new(),
             child: None,
         };
         server.cli(&[
@@ -102,6 +105,7 @@ impl TestServer {
                 self.config.to_str().expect("utf8 path"),
                 "serve",
             ])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if let Some(limit) = file_limit {
