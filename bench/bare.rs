@@ -43,7 +43,7 @@ pub fn serve() -> Result<(), String> {
 }
 
 /// `{"items": [...]}` padded to exactly 1024 bytes.
-fn one_kilobyte_json() -> Vec<u8> {
+pub fn one_kilobyte_json() -> Vec<u8> {
     let mut body =
         String::from("{\"uuid\": \"2bd2f1a2-5a3f-4b47-9a53-6b0f0a9c3d11\", \"padding\": \"");
     while body.len() < 1024 - 2 {

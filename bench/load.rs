@@ -6,11 +6,13 @@
 //! What each connection sends is a `Script`: it writes the next request and
 //! checks each answer, so a scenario can carry state from one answer to the
 //! next request (the id of the user just created, the Digest nonce and `nc`).
-//! Every latency is kept, so percentiles are exact.
+//! Every latency is kept, so percentiles are exact. Over HTTPS (`Plan::tls`)
+//! each connection makes its TLS handshake first, then runs the same way.
 
+use openssl::ssl::{Ssl, SslContext, SslStream};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// What one connection sends, and how it judges the answers.
@@ -86,6 +88,8 @@ pub struct Plan {
     /// run, not counted, before measuring (caches filled, connections open)
     pub warmup: Duration,
     pub measure: Duration,
+    /// HTTPS: the client's TLS context (one handshake per connection)
+    pub tls: Option<SslContext>,
 }
 
 /// Runs `plan`; `script(n)` makes the script of connection n.
@@ -101,7 +105,16 @@ pub fn run(plan: &Plan, script: &(dyn Fn(usize) -> Box<dyn Script> + Sync)) -> O
                 let mine: Vec<usize> = (0..plan.connections)
                     .filter(|n| n % threads == thread)
                     .collect();
-                scope.spawn(move || drive(plan.address, &mine, script, measure_from, measure_until))
+                scope.spawn(move || {
+                    drive(
+                        plan.address,
+                        plan.tls.as_ref(),
+                        &mine,
+                        script,
+                        measure_from,
+                        measure_until,
+                    )
+                })
             })
             .collect();
         for worker in workers {
@@ -126,8 +139,69 @@ fn fail(outcome: &mut Outcome, message: String) {
     outcome.first_error.get_or_insert(message);
 }
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+enum Link {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl Link {
+    fn open(address: SocketAddr, tls: Option<&SslContext>) -> Result<Link, String> {
+        let stream =
+            TcpStream::connect(address).map_err(|error| format!("connect {address}: {error}"))?;
+        stream.set_nodelay(true).ok();
+        let link = match tls {
+            None => Link::Plain(stream),
+            Some(context) => {
+                // the handshake blocks; the connection is driven by poll after it
+                let ssl = Ssl::new(context).map_err(|e| format!("TLS: {e}"))?;
+                let stream = ssl
+                    .connect(stream)
+                    .map_err(|e| format!("TLS handshake with {address}: {e}"))?;
+                Link::Tls(Box::new(stream))
+            }
+        };
+        link.tcp()
+            .set_nonblocking(true)
+            .map_err(|error| format!("nonblocking: {error}"))?;
+        Ok(link)
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Link::Plain(stream) => stream,
+            Link::Tls(stream) => stream.get_ref(),
+        }
+    }
+
+    fn fd(&self) -> RawFd {
+        self.tcp().as_raw_fd()
+    }
+
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Link::Plain(stream) => stream.read(buffer),
+            Link::Tls(stream) => stream.read(buffer),
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Link::Plain(stream) => stream.write(data),
+            Link::Tls(stream) => stream.write(data),
+        }
+    }
+
+    /// Whether a read shorter than the buffer means the socket is drained:
+    /// true for TCP; TLS hands out one record per read, so it is read
+    /// until it would block (or bytes would wait in OpenSSL, unpolled).
+    fn short_read_drains(&self) -> bool {
+        matches!(self, Link::Plain(_))
+    }
+}
+
 struct Connection {
-    stream: TcpStream,
+    stream: Link,
     script: Box<dyn Script>,
     out: Vec<u8>,
     written: usize,
@@ -137,6 +211,7 @@ struct Connection {
 
 fn drive(
     address: SocketAddr,
+    tls: Option<&SslContext>,
     numbers: &[usize],
     script: &(dyn Fn(usize) -> Box<dyn Script> + Sync),
     measure_from: Instant,
@@ -145,13 +220,8 @@ fn drive(
     let mut outcome = Outcome::default();
     let mut connections = Vec::with_capacity(numbers.len());
     for &number in numbers {
-        match TcpStream::connect(address) {
+        match Link::open(address, tls) {
             Ok(stream) => {
-                stream.set_nodelay(true).ok();
-                if let Err(error) = stream.set_nonblocking(true) {
-                    fail(&mut outcome, format!("nonblocking: {error}"));
-                    return outcome;
-                }
                 connections.push(Connection {
                     stream,
                     script: script(number),
@@ -162,7 +232,7 @@ fn drive(
                 });
             }
             Err(error) => {
-                fail(&mut outcome, format!("connect {address}: {error}"));
+                fail(&mut outcome, error);
                 return outcome;
             }
         }
@@ -179,7 +249,7 @@ fn drive(
         }
         polled.clear();
         polled.extend(connections.iter().map(|c| libc::pollfd {
-            fd: c.stream.as_raw_fd(),
+            fd: c.stream.fd(),
             events: if c.written < c.out.len() {
                 libc::POLLOUT
             } else {
@@ -300,7 +370,7 @@ impl Connection {
                 Ok(0) => return Ok(false),
                 Ok(count) => {
                     self.input.extend_from_slice(&buffer[..count]);
-                    if count < buffer.len() {
+                    if count < buffer.len() && self.stream.short_read_drains() {
                         return Ok(true);
                     }
                 }

@@ -8,6 +8,7 @@
 
 mod bare;
 mod call_logs;
+mod https;
 mod load;
 mod populate;
 mod user_import;
@@ -91,6 +92,10 @@ struct Options {
     import_users: u64,
     reuse_db: bool,
     dir: PathBuf,
+    /// client threads of the connection-per-request HTTPS scenarios
+    tls_clients: usize,
+    /// an earlier build of the server, measured in the same run over HTTPS
+    before: Option<PathBuf>,
 }
 
 fn main() {
@@ -129,6 +134,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         import_users: 10_000,
         reuse_db: false,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-run"),
+        tls_clients: 8,
+        before: None,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -154,13 +161,15 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--import-users" => options.import_users = number(&value()?)?,
             "--reuse-db" => options.reuse_db = true,
             "--dir" => options.dir = PathBuf::from(value()?),
+            "--tls-clients" => options.tls_clients = number(&value()?)?,
+            "--before" => options.before = Some(PathBuf::from(value()?)),
             other => {
                 return Err(format!(
                     "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
                      [--lists N] [--seconds S] [--warmup S] [--connections C] [--threads T] \
-                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c,u] [--call-logs N] [--import-users N] \
-                     [--reuse-db] \
-                     [--dir DIR]"
+                     [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c,u,t] [--call-logs N] \
+                     [--import-users N] [--reuse-db] [--dir DIR] \
+                     [--tls-clients N] [--before BINARY]"
                 ));
             }
         }
@@ -203,7 +212,7 @@ fn run(options: &Options) -> Result<(), String> {
     std::fs::remove_file(options.dir.join("server.log")).ok();
     let db = options.dir.join("bench.db");
     let config_path = options.dir.join("bench.toml");
-    write_config(&config_path, &db, &options.dir.join("server.log"))?;
+    write_config(&config_path, &db, &options.dir.join("server.log"), None)?;
     let config = xivo_confd::config::Config::load(Some(&config_path))?;
     let populated = options.reuse_db && db.exists();
     if !populated {
@@ -273,6 +282,7 @@ fn run(options: &Options) -> Result<(), String> {
         threads: options.threads,
         warmup: Duration::from_secs_f64(options.warmup),
         measure: Duration::from_secs_f64(options.seconds),
+        tls: None,
     };
 
     if wanted("0") {
@@ -361,14 +371,19 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let mut term_totals = Vec::new();
     if wanted("3") {
+        // the list's order index made first: each term's first search
+        // below then times the search alone, before the server remembers it
+        fetch(address, &get_request("/1.1/users?limit=1", Some(&token)))?;
         for term in SEARCH_TERMS {
             let path = format!("/1.1/users?search={}&limit=100", percent_encode(term));
+            let started = Instant::now();
             let (status, body) = fetch(address, &get_request(&path, Some(&token)))?;
+            let first_ms = started.elapsed().as_secs_f64() * 1000.0;
             let total = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["total"].as_i64());
             term_totals.push(format!(
-                "{term}={}",
+                "{term}={} ({first_ms:.1} ms)",
                 total.map_or(format!("HTTP {status}"), |t| t.to_string())
             ));
         }
@@ -383,6 +398,25 @@ fn run(options: &Options) -> Result<(), String> {
         rows.push(row(
             "3",
             "GET /1.1/users?search=<term>&limit=100 (mix)",
+            outcome,
+        ));
+    }
+    if wanted("3c") {
+        // thousands of distinct terms: most searches are a term's first
+        let pieces = std::sync::Arc::new(populate::name_pieces());
+        let count = pieces.len();
+        let outcome = measured(pid, || {
+            load::run(&plan(address), &|n| {
+                let pieces = pieces.clone();
+                Box::new(RandomPath::new(n, &token, move |r| {
+                    let term = &pieces[r.below(pieces.len() as u64) as usize];
+                    format!("/1.1/users?search={}&limit=100", percent_encode(term))
+                }))
+            })
+        });
+        rows.push(row(
+            "3c",
+            &format!("  same, {count} distinct terms (pieces of the names)"),
             outcome,
         ));
     }
@@ -465,6 +499,17 @@ fn run(options: &Options) -> Result<(), String> {
             ));
         }
     }
+    let mut tls_figures = Vec::new();
+    if wanted("t") {
+        let https = server.address("https")?;
+        let target = HttpsTarget {
+            pid,
+            address: https,
+            ids: ids.clone(),
+            token: token.clone(),
+        };
+        tls_figures = https_scenarios(options, &target, &db, &mut rows)?;
+    }
     let rss_peak = memory(server.pid(), "VmHWM");
     server.stop();
     let mut list_naive = Vec::new();
@@ -508,6 +553,7 @@ fn run(options: &Options) -> Result<(), String> {
     }
 
     report(&rows, &naive, &term_totals, &startup, rss_idle, rss_peak);
+    https_report(&rows, &tls_figures);
     list_report(&rows, &list_naive, &list_terms);
     if let Some(calls) = &calls {
         call_logs::print(calls);
@@ -667,16 +713,31 @@ fn report(
         println!("| start-up, {what} | {millis:.0} ms | < 200 ms |");
     }
     if !term_totals.is_empty() {
-        println!("\nsearch terms (total matches): {}", term_totals.join(", "));
+        println!(
+            "\nsearch terms (total matches, and the first search of each, alone, before the \
+             server remembers it): {}",
+            term_totals.join(", ")
+        );
     }
 }
 
-/// The server's config: plain HTTP on an ephemeral loopback port, no TLS
-/// listeners (TLS cost is not what this measures), access log to a file.
-fn write_config(path: &Path, db: &Path, log: &Path) -> Result<(), String> {
+/// The server's config: plain HTTP and HTTPS on ephemeral loopback ports
+/// (the HTTP scenarios use plain HTTP: they measure the server, not
+/// OpenSSL), no token API, access log to a file. The HTTPS certificate is
+/// the one generated beside the database unless `certificate` names a pair.
+fn write_config(
+    path: &Path,
+    db: &Path,
+    log: &Path,
+    certificate: Option<(&Path, &Path)>,
+) -> Result<(), String> {
+    let pair = certificate.map_or(String::new(), |(cert, key)| {
+        format!("certificate = {cert:?}\nprivate_key = {key:?}\n")
+    });
     let text = format!(
-        "[database]\npath = {db:?}\n[http]\nlisten = \"127.0.0.1:0\"\n[https]\nenabled = false\n\
-         [auth]\nlisten = \"\"\n[log]\nlevel = \"info\"\nfile = {log:?}\n"
+        "[database]\npath = {db:?}\n[http]\nlisten = \"127.0.0.1:0\"\n[https]\n\
+         listen = \"127.0.0.1:0\"\n{pair}[auth]\nlisten = \"\"\n[log]\nlevel = \"info\"\n\
+         file = {log:?}\n"
     );
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -780,7 +841,7 @@ impl Drop for Spawned {
 fn measure_startups(dir: &Path, bench_config: &Path) -> Result<Vec<(String, f64)>, String> {
     let empty_db = dir.join("empty.db");
     let empty_config = dir.join("empty.toml");
-    write_config(&empty_config, &empty_db, &dir.join("empty.log"))?;
+    write_config(&empty_config, &empty_db, &dir.join("empty.log"), None)?;
     let once = |config: &Path| -> Result<f64, String> {
         let started = Instant::now();
         let mut server = Spawned::serve(config)?;
@@ -1347,4 +1408,352 @@ impl Script for DigestGet {
         }
         expect_status(answer, 200)
     }
+}
+
+/// Our server's HTTPS listener and what its requests need.
+struct HttpsTarget {
+    pid: u32,
+    address: SocketAddr,
+    ids: std::sync::Arc<Vec<i64>>,
+    token: String,
+}
+
+/// The HTTPS scenarios (`t...`), each against nginx with the same
+/// certificate right after it: keep-alive GET by id (`tk`, nginx `tNk`), a
+/// new connection per request with a full handshake (`tn`, `tNn`) and
+/// resuming the last connection's session (`tr`, `tNr`); with `--before`,
+/// the earlier build with an RSA 2048 certificate as it generated them
+/// (`tbn`, `tbr`), and nginx with that certificate (`tRn`, `tRr`). Returns
+/// notes for the report (certificates, what was skipped).
+fn https_scenarios(
+    options: &Options,
+    target: &HttpsTarget,
+    db: &Path,
+    rows: &mut Vec<Row>,
+) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    let context = https::client_context()?;
+    let (cert, key) = (
+        options.dir.join("xivo-confd.crt"),
+        options.dir.join("xivo-confd.key"),
+    );
+    notes.push(format!(
+        "xivo-confd's certificate: {} ({}, generated by the server)",
+        https::key_kind(&cert),
+        cert.display()
+    ));
+    let nginx = https::Nginx::start(&options.dir.join("nginx"), &cert, &key)?;
+    if nginx.is_none() {
+        notes.push("nginx is not installed (apt-get install nginx): no nginx rows".into());
+    }
+    let keep_alive = |address: SocketAddr| Plan {
+        address,
+        connections: options.connections,
+        threads: options.threads,
+        warmup: Duration::from_secs_f64(options.warmup),
+        measure: Duration::from_secs_f64(options.seconds),
+        tls: Some(context.clone()),
+    };
+    let by_id = |ids: std::sync::Arc<Vec<i64>>, token: String| {
+        move |r: &mut Random| {
+            https::closing_get(
+                &format!("/1.1/users/{}", ids[r.below(ids.len() as u64) as usize]),
+                Some(&token),
+            )
+        }
+    };
+    let per_connection = |address: SocketAddr, resume: bool| https::ConnectionPlan {
+        address,
+        clients: options.tls_clients,
+        warmup: Duration::from_secs_f64(options.warmup),
+        measure: Duration::from_secs_f64(options.seconds),
+        resume,
+        status: 200,
+    };
+    let nginx_get = |_: &mut Random| https::closing_get("/", None);
+    let push_connections =
+        |rows: &mut Vec<Row>,
+         id: &'static str,
+         what: &str,
+         pid: u32,
+         plan: https::ConnectionPlan,
+         request: &(dyn Fn(&mut Random) -> Vec<u8> + Sync)| {
+            let mut resumed = 0.0;
+            let client_before = cpu_seconds(std::process::id());
+            let outcome = measured_tree(pid, || {
+                let done = https::connections(&plan, &context, request);
+                resumed = done.resumed_share();
+                done.outcome
+            });
+            // the client's own cost: it shares the two cores with the server
+            let client = match (client_before, cpu_seconds(std::process::id())) {
+                (Some(before), Some(after)) if outcome.0.answered > 0 => format!(
+                    ", client CPU {:.0} us/conn",
+                    (after - before) * 1e6 / outcome.0.answered as f64
+                ),
+                _ => String::new(),
+            };
+            rows.push(row(
+                id,
+                &format!("{what} ({:.0}% resumed{client})", resumed * 100.0),
+                outcome,
+            ));
+        };
+
+    let ids = target.ids.clone();
+    let token = target.token.clone();
+    let outcome = measured(target.pid, || {
+        load::run(&keep_alive(target.address), &|n| {
+            let ids = ids.clone();
+            Box::new(RandomPath::new(n, &token, move |r| {
+                format!("/1.1/users/{}", ids[r.below(ids.len() as u64) as usize])
+            }))
+        })
+    });
+    rows.push(row(
+        "tk",
+        "HTTPS keep-alive GET /1.1/users/{random id}, token",
+        outcome,
+    ));
+    if let Some(nginx) = &nginx {
+        let outcome = measured_tree(nginx.pid(), || {
+            load::run(&keep_alive(nginx.address), &|_| {
+                Box::new(FixedGet::new("/", None))
+            })
+        });
+        rows.push(row("tNk", "  nginx, keep-alive, fixed 1 KB JSON", outcome));
+    }
+    let ours = by_id(target.ids.clone(), target.token.clone());
+    for (resume, id, nginx_id, what) in [
+        (false, "tn", "tNn", "full handshake"),
+        (true, "tr", "tNr", "resumed session"),
+    ] {
+        push_connections(
+            rows,
+            id,
+            &format!("HTTPS new connection per GET by id, {what}"),
+            target.pid,
+            per_connection(target.address, resume),
+            &ours,
+        );
+        if let Some(nginx) = &nginx {
+            push_connections(
+                rows,
+                nginx_id,
+                &format!("  nginx, new connection per GET, {what}"),
+                nginx.pid(),
+                per_connection(nginx.address, resume),
+                &nginx_get,
+            );
+        }
+    }
+    drop(nginx);
+
+    let Some(before) = &options.before else {
+        return Ok(notes);
+    };
+    let rsa_dir = options.dir.join("rsa");
+    let (rsa_cert, rsa_key) = rsa_pair(&rsa_dir)?;
+    let before_config = options.dir.join("before.toml");
+    write_config(
+        &before_config,
+        db,
+        &options.dir.join("before.log"),
+        Some((&rsa_cert, &rsa_key)),
+    )?;
+    let mut earlier = match Spawned::start(
+        Command::new(before)
+            .arg("--config")
+            .arg(&before_config)
+            .arg("serve"),
+        "xivo-confd listening",
+    ) {
+        Ok(earlier) => earlier,
+        Err(error) => {
+            notes.push(format!(
+                "--before {}: not measured ({error})",
+                before.display()
+            ));
+            return Ok(notes);
+        }
+    };
+    notes.push(format!(
+        "before: {} on the same database, certificate {} ({})",
+        before.display(),
+        https::key_kind(&rsa_cert),
+        rsa_cert.display()
+    ));
+    let earlier_https = earlier.address("https")?;
+    let nginx_rsa = https::Nginx::start(&options.dir.join("nginx-rsa"), &rsa_cert, &rsa_key)?;
+    for (resume, id, nginx_id, what) in [
+        (false, "tbn", "tRn", "full handshake"),
+        (true, "tbr", "tRr", "resumed session"),
+    ] {
+        push_connections(
+            rows,
+            id,
+            &format!("  before, RSA 2048: new connection per GET by id, {what}"),
+            earlier.pid(),
+            per_connection(earlier_https, resume),
+            &ours,
+        );
+        if let Some(nginx) = &nginx_rsa {
+            push_connections(
+                rows,
+                nginx_id,
+                &format!("  nginx, RSA 2048: new connection per GET, {what}"),
+                nginx.pid(),
+                per_connection(nginx.address, resume),
+                &nginx_get,
+            );
+        }
+    }
+    earlier.stop();
+    Ok(notes)
+}
+
+/// An RSA 2048 self-signed pair for localhost in `dir`, as the server
+/// generated them before ECDSA (made once, then reused).
+fn rsa_pair(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+    let (cert, key) = (dir.join("rsa.crt"), dir.join("rsa.key"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let made = || -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
+        let private = PKey::from_rsa(Rsa::generate(2048)?)?;
+        let mut name = x509::X509NameBuilder::new()?;
+        name.append_entry_by_text("CN", "localhost")?;
+        let name = name.build();
+        let mut builder = x509::X509::builder()?;
+        builder.set_version(2)?;
+        builder.set_subject_name(&name)?;
+        builder.set_issuer_name(&name)?;
+        builder.set_pubkey(&private)?;
+        builder.set_not_before(&*Asn1Time::days_from_now(0)?)?;
+        builder.set_not_after(&*Asn1Time::days_from_now(3650)?)?;
+        builder.sign(&private, MessageDigest::sha256())?;
+        Ok((
+            builder.build().to_pem()?,
+            private.private_key_to_pem_pkcs8()?,
+        ))
+    };
+    let (certificate, private) = made().map_err(|e| e.to_string())?;
+    std::fs::write(&key, private).map_err(|e| e.to_string())?;
+    std::fs::write(&cert, certificate).map_err(|e| e.to_string())?;
+    Ok((cert, key))
+}
+
+/// `measured`, counting the CPU time of the process and its children
+/// (nginx's workers).
+fn measured_tree(pid: u32, work: impl FnOnce() -> Outcome) -> (Outcome, Option<f64>) {
+    let before = tree_cpu_seconds(pid);
+    let outcome = work();
+    let after = tree_cpu_seconds(pid);
+    let per_request = match (before, after) {
+        (Some(before), Some(after)) if outcome.answered > 0 => {
+            Some((after - before) * 1e6 / outcome.answered as f64)
+        }
+        _ => None,
+    };
+    (outcome, per_request)
+}
+
+/// CPU seconds of `pid` and of every process whose parent it is.
+fn tree_cpu_seconds(pid: u32) -> Option<f64> {
+    let mut total = cpu_seconds(pid)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rfind(')')
+            .and_then(|end| stat[end + 2..].split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(pid) {
+            total += cpu_seconds(child).unwrap_or(0.0);
+        }
+    }
+    Some(total)
+}
+
+/// The HTTPS rows side by side, and their targets.
+fn https_report(rows: &[Row], notes: &[String]) {
+    let rate = |id: &str| {
+        rows.iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.per_second())
+    };
+    if rate("tk").is_none() && rate("tn").is_none() {
+        return;
+    }
+    let show = |id: &str| rate(id).map_or("-".into(), |r| format!("{r:.0}"));
+    let ratio = |a: &str, b: &str| match (rate(a), rate(b)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".into(),
+    };
+    println!();
+    for note in notes {
+        println!("- {note}");
+    }
+    println!();
+    println!(
+        "| HTTPS | new connection, full handshake /s | new connection, resumed /s | keep-alive GET req/s |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| xivo-confd | {} | {} | {} |",
+        show("tn"),
+        show("tr"),
+        show("tk")
+    );
+    println!(
+        "| nginx, same certificate, fixed answer | {} | {} | {} |",
+        show("tNn"),
+        show("tNr"),
+        show("tNk")
+    );
+    if rate("tbn").is_some() {
+        println!(
+            "| before (--before), RSA 2048 | {} | {} | - |",
+            show("tbn"),
+            show("tbr")
+        );
+        println!(
+            "| nginx, RSA 2048, fixed answer | {} | {} | - |",
+            show("tRn"),
+            show("tRr")
+        );
+    }
+    println!();
+    println!("| target | measured | goal |");
+    println!("|---|---:|---|");
+    println!(
+        "| resumed connections (tr) / nginx resumed (tNr) | {} | >= 0.8x |",
+        ratio("tr", "tNr")
+    );
+    println!(
+        "| full handshakes (tn) / before (tbn) | {} | >= 1.5x |",
+        ratio("tn", "tbn")
+    );
+    println!(
+        "| full handshakes (tn) / nginx, same certificate (tNn) | {} | |",
+        ratio("tn", "tNn")
+    );
+    println!(
+        "| keep-alive HTTPS GET by id (tk) / plain HTTP (1) | {} | |",
+        ratio("tk", "1")
+    );
+    println!(
+        "| keep-alive HTTPS (tk) / nginx keep-alive (tNk) | {} | |",
+        ratio("tk", "tNk")
+    );
 }

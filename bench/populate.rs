@@ -391,15 +391,21 @@ pub fn user_body(random: &mut Random, number: u64) -> Value {
 }
 
 /// Creates `users` users; every `line_every`-th gets a SIP line with an
-/// extension in the context `bench` (100000-999999).
+/// extension in the context `bench`: 100000 + n in 100000-999999, or, past
+/// 899,999 users, 1000000 + n in 1000000-2999999.
 pub fn populate(dispatcher: &mut Dispatcher, users: u64, line_every: u64) -> Result<(), String> {
     let conn = dispatcher.conn;
     let sql = |statement: &str| conn.execute_batch(statement).map_err(|e| e.to_string());
+    let (first, range) = if users < 900_000 {
+        (100_000, ("100000", "999999"))
+    } else {
+        (1_000_000, ("1000000", "2999999"))
+    };
     sql("BEGIN")?;
     dispatcher.create(
         "/1.1/contexts",
         json!({"name": "bench", "type": "internal",
-               "user_ranges": [{"start": "100000", "end": "999999"}]}),
+               "user_ranges": [{"start": range.0, "end": range.1}]}),
     )?;
     let mut random = Random::new(20_151_120);
     for number in 1..=users {
@@ -417,7 +423,7 @@ pub fn populate(dispatcher: &mut Dispatcher, users: u64, line_every: u64) -> Res
             )?;
             let extension = dispatcher.create(
                 "/1.1/extensions",
-                json!({"exten": format!("{}", 100_000 + number), "context": "bench"}),
+                json!({"exten": format!("{}", first + number), "context": "bench"}),
             )?;
             dispatcher.call(
                 Method::Post,
@@ -514,4 +520,20 @@ pub fn populate_lists(dispatcher: &mut Dispatcher, rows: u64) -> Result<(), Stri
     }
     sql("COMMIT")?;
     Ok(())
+}
+
+/// Every distinct piece of 2 to 5 characters of the first and last names
+/// above, lowercased: search terms of the kind a person types, most of
+/// them matching something, many of them rare.
+pub fn name_pieces() -> Vec<String> {
+    let mut pieces = std::collections::BTreeSet::new();
+    for name in FIRSTNAMES.iter().chain(LASTNAMES) {
+        let chars: Vec<char> = name.to_lowercase().chars().collect();
+        for length in 2..=5 {
+            for start in 0..chars.len().saturating_sub(length - 1) {
+                pieces.insert(chars[start..start + length].iter().collect::<String>());
+            }
+        }
+    }
+    pieces.into_iter().collect()
 }

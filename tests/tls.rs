@@ -131,7 +131,10 @@ fn visit_twice(address: &str, context: &SslContext) -> (Visit, Visit) {
     (first, second)
 }
 
-const CLIENTS: [(&str, fn() -> SslContext); 3] = [
+/// A kind of client: its name, and how its TLS context is made.
+type ClientKind = (&'static str, fn() -> SslContext);
+
+const CLIENTS: [ClientKind; 3] = [
     ("TLS 1.3, ticket", tls13),
     ("TLS 1.2, ticket", tls12),
     ("TLS 1.2, session id", tls12_by_session_id),
@@ -299,11 +302,7 @@ fn an_existing_generated_rsa_certificate_is_kept() {
     server.launch();
     let seen = visit(&server.https, &tls13(), None);
     assert!(
-        seen.certificate
-            .public_key()
-            .expect("key")
-            .rsa()
-            .is_ok(),
+        seen.certificate.public_key().expect("key").rsa().is_ok(),
         "the RSA certificate is still the one served"
     );
     assert_eq!(
@@ -322,8 +321,7 @@ fn an_existing_generated_rsa_certificate_is_kept() {
 
 #[test]
 fn a_configured_rsa_certificate_is_served_and_resumes() {
-    let certificates =
-        std::env::temp_dir().join(format!("xivo-tls-conf-{}", std::process::id()));
+    let certificates = std::env::temp_dir().join(format!("xivo-tls-conf-{}", std::process::id()));
     std::fs::create_dir_all(&certificates).expect("dir");
     let (cert, key) = write_rsa_pair(&certificates);
     let configured = std::fs::read(&cert).expect("cert");

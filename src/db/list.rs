@@ -331,11 +331,10 @@ pub fn fetch_indexed<T>(
                 Some((order.len() as i64, page))
             }
             (Some(term), Some(index)) if spec.search_text.is_some() => {
-                let ids = search_ids(conn, index, term)?;
                 let order = cache.order_index(conn, spec, query.order)?;
-                let (total, page) =
-                    order.rank_page(ids, query.direction, query.offset, query.limit);
-                Some((total as i64, page))
+                let matches = cache.matches(conn, spec, query.order, index, term, &order)?;
+                let page = order.page_of(&matches, query.direction, query.offset, query.limit);
+                Some((matches.len() as i64, page))
             }
             _ => None,
         };
@@ -446,40 +445,47 @@ impl OrderIndex {
         }
     }
 
-    /// Puts `ids` (a subset, unordered) in list order; returns how many are
-    /// listed and the ids of the asked page.
-    fn rank_page(
+    /// The positions of `ids` (a subset, unordered, without repeats) in
+    /// list order, ascending; ids not listed are left out.
+    fn positions_of(&self, ids: &[i64]) -> Vec<u32> {
+        let mut positions: Vec<u32> = ids.iter().filter_map(|&id| self.position(id)).collect();
+        let len = self.ids.len();
+        if positions.len() > len / 32 {
+            // many: one bit per listed row, read back in order (linear; a
+            // sort of 200,000 positions costs ten times as much)
+            let mut bits = vec![0u64; len.div_ceil(64)];
+            for &position in &positions {
+                bits[position as usize / 64] |= 1 << (position % 64);
+            }
+            positions.clear();
+            for (word_index, &word) in bits.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    positions.push((word_index * 64) as u32 + word.trailing_zeros());
+                    word &= word - 1;
+                }
+            }
+        } else {
+            positions.sort_unstable();
+        }
+        positions
+    }
+
+    /// The ids of one page of the rows at `positions` (ascending).
+    fn page_of(
         &self,
-        ids: Vec<i64>,
+        positions: &[u32],
         direction: Direction,
         offset: u64,
         limit: Option<u64>,
-    ) -> (usize, Vec<i64>) {
-        let last = self.ids.len() as u32;
-        let mut ranked: Vec<u32> = ids
-            .into_iter()
-            .filter_map(|id| self.position(id))
-            .map(|position| match direction {
-                Direction::Asc => position,
-                Direction::Desc => last - 1 - position,
-            })
-            .collect();
-        let total = ranked.len();
+    ) -> Vec<i64> {
+        let total = positions.len();
         let (start, end) = bounds(total, offset, limit);
-        if end < total {
-            // only the first `end` need ordering
-            ranked.select_nth_unstable(end);
-            ranked.truncate(end);
+        let id = |rank: usize| self.ids[positions[rank] as usize];
+        match direction {
+            Direction::Asc => (start..end).map(id).collect(),
+            Direction::Desc => (start..end).map(|i| id(total - 1 - i)).collect(),
         }
-        ranked.sort_unstable();
-        let page = ranked[start.min(ranked.len())..]
-            .iter()
-            .map(|&rank| match direction {
-                Direction::Asc => self.ids[rank as usize],
-                Direction::Desc => self.ids[(last - 1 - rank) as usize],
-            })
-            .collect();
-        (total, page)
     }
 }
 
@@ -495,11 +501,16 @@ fn bounds(len: usize, offset: u64, limit: Option<u64>) -> (usize, usize) {
 
 /// Order indexes kept at once (each is ~12 bytes per row).
 const ORDER_INDEXES: usize = 4;
+/// Positions kept for remembered searches, all terms together (4 bytes
+/// each: 8 MiB). A term matching more is not remembered. Tests keep few, so
+/// that they go through forgetting too.
+const SEARCH_POSITIONS: usize = if cfg!(test) { 2000 } else { 2 << 20 };
 /// Totals kept at once; past it the map starts over.
 const TOTALS: usize = 256;
 
-/// What lists remember between requests on one connection: order indexes
-/// and totals. Everything is dropped as soon as the data may have changed:
+/// What lists remember between requests on one connection: order indexes,
+/// totals, and the matches of recent searches (so that the next page of
+/// the same search, or the same search again, reads only its page's rows). Everything is dropped as soon as the data may have changed:
 /// this connection's own writes (`total_changes`) or another connection's
 /// commit (`PRAGMA data_version`), checked on every use.
 #[derive(Default)]
@@ -514,7 +525,15 @@ struct CacheState {
     /// most recently used last; keyed by (FROM, order expression)
     orders: Vec<((&'static str, &'static str), Rc<OrderIndex>)>,
     totals: HashMap<String, i64>,
+    /// most recently used last: the positions, in an order index, of the
+    /// rows a term matches
+    searches: Vec<(SearchKey, Rc<Vec<u32>>)>,
+    /// positions held in `searches`
+    search_positions: usize,
 }
+
+/// (FROM, order expression, search index, term)
+type SearchKey = (&'static str, &'static str, &'static str, String);
 
 impl ListCache {
     pub fn new() -> ListCache {
@@ -528,6 +547,8 @@ impl ListCache {
         if state.stamp != Some(stamp) {
             state.orders.clear();
             state.totals.clear();
+            state.searches.clear();
+            state.search_positions = 0;
             state.stamp = Some(stamp);
         }
         Ok(())
@@ -556,6 +577,55 @@ impl ListCache {
         }
         state.orders.push((key, built.clone()));
         Ok(built)
+    }
+
+    /// The positions in `order` of the rows whose text holds `term`,
+    /// ascending: remembered, or searched in `index` and remembered.
+    fn matches(
+        &self,
+        conn: &Connection,
+        spec: &ListSpec,
+        order_expression: &'static str,
+        index: &SearchIndex,
+        term: &str,
+        order: &OrderIndex,
+    ) -> ApiResult<Rc<Vec<u32>>> {
+        let key: SearchKey = (
+            spec.from,
+            order_expression,
+            index.trigrams,
+            term.to_string(),
+        );
+        {
+            let mut state = self.state.borrow_mut();
+            if let Some(at) = state.searches.iter().position(|(k, _)| *k == key) {
+                let entry = state.searches.remove(at);
+                let found = entry.1.clone();
+                state.searches.push(entry);
+                return Ok(found);
+            }
+        }
+        let ids = search_ids(conn, index, term)?;
+        let positions = Rc::new(order.positions_of(&ids));
+        if positions.len() <= SEARCH_POSITIONS {
+            let mut state = self.state.borrow_mut();
+            while state.search_positions + positions.len() > SEARCH_POSITIONS
+                && !state.searches.is_empty()
+            {
+                let (_, oldest) = state.searches.remove(0);
+                state.search_positions -= oldest.len();
+            }
+            state.search_positions += positions.len();
+            state.searches.push((key, positions.clone()));
+        }
+        Ok(positions)
+    }
+
+    /// How many positions remembered searches hold (for tests).
+    #[cfg(test)]
+    pub(crate) fn remembered_search_positions(&self) -> (usize, usize) {
+        let state = self.state.borrow();
+        (state.searches.len(), state.search_positions)
     }
 
     fn total(

@@ -189,6 +189,73 @@ fn the_search_indexes_agree_with_a_plain_scan() {
     agree_all(&conn, &mut random, "after changes, indexed");
 }
 
+/// Searches remembered by one cache (the worker's): the same terms again,
+/// on other pages and going down, after writes on this connection (with
+/// the server's catch-up) and another's (without), answer what the scan
+/// answers; and the cache holds no more than its bound, forgetting the
+/// oldest.
+#[test]
+fn remembered_searches_follow_writes_and_keep_the_plain_answer() {
+    let conn = database("remembered");
+    let mut random = Random(0x5ea7c4);
+    fill(&conn, &mut random, 0, 200);
+    let cache = ListCache::new();
+    let spec = VOICEMAILS.list_spec();
+    let index = VOICEMAILS.search_index.as_ref().expect("an index");
+    let pages: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("offset", "1"), ("limit", "2")],
+        &[("direction", "desc"), ("limit", "3")],
+        &[("order", "email"), ("offset", "4"), ("limit", "10")],
+    ];
+    let check = |terms: &[String], what: &str| {
+        for term in terms {
+            for page in pages {
+                let mut params = vec![("search".to_string(), term.clone())];
+                params.extend(page.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                let query = ListQuery::parse(&params, spec).expect("query");
+                let id = |row: &Row| row.get::<_, i64>(0);
+                let plain = fetch(&conn, spec, &query, None, id).expect("plain");
+                let indexed = fetch_indexed(&conn, &cache, spec, &query, None, Some(index), id)
+                    .expect("indexed");
+                assert_eq!(plain, indexed, "{what}: {term:?} {page:?}");
+            }
+        }
+        let (searches, positions) = cache.remembered_search_positions();
+        assert!(searches > 0, "{what}: searches are remembered");
+        assert!(positions <= 2000, "{what}: {positions} positions kept");
+    };
+    // a few terms (some matching every row: the separator), remembered
+    // whole, asked again after each write
+    let mut few: Vec<String> = terms(&conn, &VOICEMAILS, &mut random)
+        .into_iter()
+        .take(6)
+        .collect();
+    few.extend(["\n", "zq", "a", "e"].map(String::from));
+    check(&few, "as made");
+    check(&few, "again");
+    conn.execute_batch(
+        "UPDATE voicemails SET name = name || 'zq' WHERE id % 3 = 0;
+         DELETE FROM voicemails WHERE id % 7 = 0;",
+    )
+    .expect("own writes");
+    crate::db::search::catch_up(&conn).expect("caught up");
+    check(&few, "after this connection's writes");
+    let other = Connection::open(conn.path()).expect("another connection");
+    other
+        .execute_batch(
+            "UPDATE voicemails SET email = 'zq@other' WHERE id % 5 = 1;
+             DELETE FROM voicemails WHERE id % 4 = 0;
+             INSERT INTO voicemails (name, number, context) VALUES ('zq new', '999', 'default');",
+        )
+        .expect("another connection's writes");
+    check(&few, "after another connection's writes");
+    // many terms: more than the cache holds, the oldest forgotten
+    let many = terms(&conn, &VOICEMAILS, &mut random);
+    check(&many, "many terms");
+    check(&few, "the first terms again");
+}
+
 #[test]
 fn rows_made_before_the_step_are_indexed_by_it() {
     let dir = temp_dir("migrate");

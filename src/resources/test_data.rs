@@ -48,6 +48,13 @@ impl Database {
     }
 }
 
+impl Database {
+    /// The file, for a second connection.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.join("search.db")
+    }
+}
+
 impl std::ops::Deref for Database {
     type Target = Connection;
 
