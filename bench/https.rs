@@ -45,13 +45,6 @@ pub struct Connections {
     pub resumed: u64,
 }
 
-impl Connections {
-    /// Share of the measured connections that resumed a session.
-    pub fn resumed_share(&self) -> f64 {
-        self.resumed as f64 / (self.outcome.requests as f64).max(1.0)
-    }
-}
-
 /// Runs `plan`; `request` writes each connection's one request (with
 /// `Connection: close`).
 pub fn connections(

@@ -1418,13 +1418,16 @@ struct HttpsTarget {
     token: String,
 }
 
-/// The HTTPS scenarios (`t...`), each against nginx with the same
-/// certificate right after it: keep-alive GET by id (`tk`, nginx `tNk`), a
+/// The HTTPS scenarios (`t...`), each against nginx serving a fixed answer
+/// with the same certificate: keep-alive GET by id (`tk`, nginx `tNk`), a
 /// new connection per request with a full handshake (`tn`, `tNn`) and
 /// resuming the last connection's session (`tr`, `tNr`); with `--before`,
 /// the earlier build with an RSA 2048 certificate as it generated them
-/// (`tbn`, `tbr`), and nginx with that certificate (`tRn`, `tRr`). Returns
-/// notes for the report (certificates, what was skipped).
+/// (`tbn`, `tbr`), and nginx with that certificate (`tRn`, `tRr`). The
+/// servers of one comparison take turns, in rounds of a fifth of the
+/// measured time each, so that a change in the machine's load falls on
+/// all of them alike. Returns notes for the report (certificates, what was
+/// skipped).
 fn https_scenarios(
     options: &Options,
     target: &HttpsTarget,
@@ -1446,15 +1449,46 @@ fn https_scenarios(
     if nginx.is_none() {
         notes.push("nginx is not installed (apt-get install nginx): no nginx rows".into());
     }
-    let keep_alive = |address: SocketAddr| Plan {
-        address,
-        connections: options.connections,
-        threads: options.threads,
-        warmup: Duration::from_secs_f64(options.warmup),
-        measure: Duration::from_secs_f64(options.seconds),
-        tls: Some(context.clone()),
-    };
-    let by_id = |ids: std::sync::Arc<Vec<i64>>, token: String| {
+    // the earlier build, on the same database, with an RSA pair as it made them
+    let mut earlier = None;
+    let mut nginx_rsa = None;
+    if let Some(before) = &options.before {
+        let (rsa_cert, rsa_key) = rsa_pair(&options.dir.join("rsa"))?;
+        let before_config = options.dir.join("before.toml");
+        write_config(
+            &before_config,
+            db,
+            &options.dir.join("before.log"),
+            Some((&rsa_cert, &rsa_key)),
+        )?;
+        match Spawned::start(
+            Command::new(before)
+                .arg("--config")
+                .arg(&before_config)
+                .arg("serve"),
+            "xivo-confd listening",
+        ) {
+            Ok(spawned) => {
+                notes.push(format!(
+                    "before: {} on the same database, certificate {} ({})",
+                    before.display(),
+                    https::key_kind(&rsa_cert),
+                    rsa_cert.display()
+                ));
+                let address = spawned.address("https")?;
+                earlier = Some((spawned, address));
+                nginx_rsa =
+                    https::Nginx::start(&options.dir.join("nginx-rsa"), &rsa_cert, &rsa_key)?;
+            }
+            Err(error) => notes.push(format!(
+                "--before {}: not measured ({error})",
+                before.display()
+            )),
+        }
+    }
+
+    let ours = {
+        let (ids, token) = (target.ids.clone(), target.token.clone());
         move |r: &mut Random| {
             https::closing_get(
                 &format!("/1.1/users/{}", ids[r.below(ids.len() as u64) as usize]),
@@ -1462,154 +1496,198 @@ fn https_scenarios(
             )
         }
     };
-    let per_connection = |address: SocketAddr, resume: bool| https::ConnectionPlan {
-        address,
-        clients: options.tls_clients,
-        warmup: Duration::from_secs_f64(options.warmup),
-        measure: Duration::from_secs_f64(options.seconds),
-        resume,
-        status: 200,
-    };
     let nginx_get = |_: &mut Random| https::closing_get("/", None);
-    let push_connections =
-        |rows: &mut Vec<Row>,
-         id: &'static str,
-         what: &str,
-         pid: u32,
-         plan: https::ConnectionPlan,
-         request: &(dyn Fn(&mut Random) -> Vec<u8> + Sync)| {
-            let mut resumed = 0.0;
-            let client_before = cpu_seconds(std::process::id());
-            let outcome = measured_tree(pid, || {
-                let done = https::connections(&plan, &context, request);
-                resumed = done.resumed_share();
-                done.outcome
-            });
-            // the client's own cost: it shares the two cores with the server
-            let client = match (client_before, cpu_seconds(std::process::id())) {
-                (Some(before), Some(after)) if outcome.0.answered > 0 => format!(
-                    ", client CPU {:.0} us/conn",
-                    (after - before) * 1e6 / outcome.0.answered as f64
-                ),
-                _ => String::new(),
+    // (id, what, server pid, address, request, served by nginx)
+    type Server<'a> = (
+        &'static str,
+        String,
+        u32,
+        SocketAddr,
+        &'a (dyn Fn(&mut Random) -> Vec<u8> + Sync),
+        bool,
+    );
+    for (group, resume) in [("k", None), ("n", Some(false)), ("r", Some(true))] {
+        let what = match resume {
+            None => "keep-alive GET".to_string(),
+            Some(false) => "new connection per GET, full handshake".to_string(),
+            Some(true) => "new connection per GET, resumed session".to_string(),
+        };
+        let id = |prefix: &str| -> &'static str {
+            match (prefix, group) {
+                ("t", "k") => "tk",
+                ("t", "n") => "tn",
+                ("t", _) => "tr",
+                ("tN", "k") => "tNk",
+                ("tN", "n") => "tNn",
+                ("tN", _) => "tNr",
+                ("tb", "n") => "tbn",
+                ("tb", _) => "tbr",
+                ("tR", "n") => "tRn",
+                _ => "tRr",
+            }
+        };
+        let mut servers: Vec<Server> = vec![(
+            id("t"),
+            format!("HTTPS {what} by id, token"),
+            target.pid,
+            target.address,
+            &ours,
+            false,
+        )];
+        if let Some(nginx) = &nginx {
+            servers.push((
+                id("tN"),
+                format!("  nginx, same certificate, {what}, fixed 1 KB JSON"),
+                nginx.pid(),
+                nginx.address,
+                &nginx_get,
+                true,
+            ));
+        }
+        if resume.is_some() {
+            if let Some((spawned, address)) = &earlier {
+                servers.push((
+                    id("tb"),
+                    format!("  before, RSA 2048: {what} by id"),
+                    spawned.pid(),
+                    *address,
+                    &ours,
+                    false,
+                ));
+            }
+            if let Some(nginx) = &nginx_rsa {
+                servers.push((
+                    id("tR"),
+                    format!("  nginx, RSA 2048: {what}, fixed 1 KB JSON"),
+                    nginx.pid(),
+                    nginx.address,
+                    &nginx_get,
+                    true,
+                ));
+            }
+        }
+        let rounds = 5;
+        let mut samples: Vec<Sample> = servers.iter().map(|_| Sample::default()).collect();
+        for round in 0..rounds {
+            let warmup = if round == 0 {
+                options.warmup
+            } else {
+                options.warmup.min(0.2)
             };
+            let warmup = Duration::from_secs_f64(warmup);
+            let measure = Duration::from_secs_f64(options.seconds / rounds as f64);
+            for (server, sample) in servers.iter().zip(samples.iter_mut()) {
+                let (_, _, pid, address, request, nginx_served) = *server;
+                let server_cpu = || {
+                    if nginx_served {
+                        tree_cpu_seconds(pid)
+                    } else {
+                        cpu_seconds(pid)
+                    }
+                };
+                let (server_before, client_before) =
+                    (server_cpu(), cpu_seconds(std::process::id()));
+                let (outcome, resumed) = match resume {
+                    None => {
+                        let plan = Plan {
+                            address,
+                            connections: options.connections,
+                            threads: options.threads,
+                            warmup,
+                            measure,
+                            tls: Some(context.clone()),
+                        };
+                        let outcome = load::run(&plan, &|n| {
+                            if nginx_served {
+                                Box::new(FixedGet::new("/", None))
+                            } else {
+                                let ids = target.ids.clone();
+                                Box::new(RandomPath::new(n, &target.token, move |r| {
+                                    format!(
+                                        "/1.1/users/{}",
+                                        ids[r.below(ids.len() as u64) as usize]
+                                    )
+                                }))
+                            }
+                        });
+                        (outcome, 0)
+                    }
+                    Some(resume) => {
+                        let plan = https::ConnectionPlan {
+                            address,
+                            clients: options.tls_clients,
+                            warmup,
+                            measure,
+                            resume,
+                            status: 200,
+                        };
+                        let done = https::connections(&plan, &context, request);
+                        (done.outcome, done.resumed)
+                    }
+                };
+                let spent = |before: Option<f64>, after: Option<f64>| match (before, after) {
+                    (Some(before), Some(after)) => after - before,
+                    _ => f64::NAN,
+                };
+                sample.server_cpu += spent(server_before, server_cpu());
+                sample.client_cpu += spent(client_before, cpu_seconds(std::process::id()));
+                sample.resumed += resumed;
+                sample.add(outcome);
+            }
+        }
+        for (server, sample) in servers.iter().zip(samples) {
+            let (id, what, ..) = server;
+            let answered = sample.outcome.answered.max(1) as f64;
+            let detail = match resume {
+                None => format!(
+                    ", client CPU {:.0} us/req",
+                    sample.client_cpu * 1e6 / answered
+                ),
+                Some(_) => format!(
+                    " ({:.0}% resumed, client CPU {:.0} us/conn)",
+                    sample.resumed as f64 * 100.0 / (sample.outcome.requests.max(1) as f64),
+                    sample.client_cpu * 1e6 / answered
+                ),
+            };
+            let server_cpu = sample.server_cpu * 1e6 / answered;
+            let mut outcome = sample.outcome;
+            outcome.latencies.sort_unstable();
             rows.push(row(
                 id,
-                &format!("{what} ({:.0}% resumed{client})", resumed * 100.0),
-                outcome,
+                &format!("{what}{detail}"),
+                (outcome, server_cpu.is_finite().then_some(server_cpu)),
             ));
-        };
-
-    let ids = target.ids.clone();
-    let token = target.token.clone();
-    let outcome = measured(target.pid, || {
-        load::run(&keep_alive(target.address), &|n| {
-            let ids = ids.clone();
-            Box::new(RandomPath::new(n, &token, move |r| {
-                format!("/1.1/users/{}", ids[r.below(ids.len() as u64) as usize])
-            }))
-        })
-    });
-    rows.push(row(
-        "tk",
-        "HTTPS keep-alive GET /1.1/users/{random id}, token",
-        outcome,
-    ));
-    if let Some(nginx) = &nginx {
-        let outcome = measured_tree(nginx.pid(), || {
-            load::run(&keep_alive(nginx.address), &|_| {
-                Box::new(FixedGet::new("/", None))
-            })
-        });
-        rows.push(row("tNk", "  nginx, keep-alive, fixed 1 KB JSON", outcome));
-    }
-    let ours = by_id(target.ids.clone(), target.token.clone());
-    for (resume, id, nginx_id, what) in [
-        (false, "tn", "tNn", "full handshake"),
-        (true, "tr", "tNr", "resumed session"),
-    ] {
-        push_connections(
-            rows,
-            id,
-            &format!("HTTPS new connection per GET by id, {what}"),
-            target.pid,
-            per_connection(target.address, resume),
-            &ours,
-        );
-        if let Some(nginx) = &nginx {
-            push_connections(
-                rows,
-                nginx_id,
-                &format!("  nginx, new connection per GET, {what}"),
-                nginx.pid(),
-                per_connection(nginx.address, resume),
-                &nginx_get,
-            );
         }
     }
     drop(nginx);
-
-    let Some(before) = &options.before else {
-        return Ok(notes);
-    };
-    let rsa_dir = options.dir.join("rsa");
-    let (rsa_cert, rsa_key) = rsa_pair(&rsa_dir)?;
-    let before_config = options.dir.join("before.toml");
-    write_config(
-        &before_config,
-        db,
-        &options.dir.join("before.log"),
-        Some((&rsa_cert, &rsa_key)),
-    )?;
-    let mut earlier = match Spawned::start(
-        Command::new(before)
-            .arg("--config")
-            .arg(&before_config)
-            .arg("serve"),
-        "xivo-confd listening",
-    ) {
-        Ok(earlier) => earlier,
-        Err(error) => {
-            notes.push(format!(
-                "--before {}: not measured ({error})",
-                before.display()
-            ));
-            return Ok(notes);
-        }
-    };
-    notes.push(format!(
-        "before: {} on the same database, certificate {} ({})",
-        before.display(),
-        https::key_kind(&rsa_cert),
-        rsa_cert.display()
-    ));
-    let earlier_https = earlier.address("https")?;
-    let nginx_rsa = https::Nginx::start(&options.dir.join("nginx-rsa"), &rsa_cert, &rsa_key)?;
-    for (resume, id, nginx_id, what) in [
-        (false, "tbn", "tRn", "full handshake"),
-        (true, "tbr", "tRr", "resumed session"),
-    ] {
-        push_connections(
-            rows,
-            id,
-            &format!("  before, RSA 2048: new connection per GET by id, {what}"),
-            earlier.pid(),
-            per_connection(earlier_https, resume),
-            &ours,
-        );
-        if let Some(nginx) = &nginx_rsa {
-            push_connections(
-                rows,
-                nginx_id,
-                &format!("  nginx, RSA 2048: new connection per GET, {what}"),
-                nginx.pid(),
-                per_connection(nginx.address, resume),
-                &nginx_get,
-            );
-        }
+    drop(nginx_rsa);
+    if let Some((mut spawned, _)) = earlier {
+        spawned.stop();
     }
-    earlier.stop();
     Ok(notes)
+}
+
+/// One server's share of an interleaved comparison, summed over rounds.
+#[derive(Default)]
+struct Sample {
+    outcome: Outcome,
+    server_cpu: f64,
+    client_cpu: f64,
+    resumed: u64,
+}
+
+impl Sample {
+    fn add(&mut self, round: Outcome) {
+        let total = &mut self.outcome;
+        total.requests += round.requests;
+        total.answered += round.answered;
+        total.errors += round.errors;
+        if total.first_error.is_none() {
+            total.first_error = round.first_error;
+        }
+        total.measured += round.measured;
+        total.latencies.extend(round.latencies);
+    }
 }
 
 /// An RSA 2048 self-signed pair for localhost in `dir`, as the server
@@ -1643,21 +1721,6 @@ fn rsa_pair(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     std::fs::write(&key, private).map_err(|e| e.to_string())?;
     std::fs::write(&cert, certificate).map_err(|e| e.to_string())?;
     Ok((cert, key))
-}
-
-/// `measured`, counting the CPU time of the process and its children
-/// (nginx's workers).
-fn measured_tree(pid: u32, work: impl FnOnce() -> Outcome) -> (Outcome, Option<f64>) {
-    let before = tree_cpu_seconds(pid);
-    let outcome = work();
-    let after = tree_cpu_seconds(pid);
-    let per_request = match (before, after) {
-        (Some(before), Some(after)) if outcome.answered > 0 => {
-            Some((after - before) * 1e6 / outcome.answered as f64)
-        }
-        _ => None,
-    };
-    (outcome, per_request)
 }
 
 /// CPU seconds of `pid` and of every process whose parent it is.

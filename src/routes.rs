@@ -12,7 +12,7 @@ use crate::resources::association::{Association, AssociationOp};
 use crate::resources::resource::{Op, Resource};
 use crate::resources::sub_object::{SubObject, SubObjectOp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     /// xivo-confd 1.1, on the HTTP and HTTPS listeners
     Confd,
@@ -189,11 +189,13 @@ pub fn find<'p>(
     method: Method,
     path: &'p str,
 ) -> ApiResult<(&'static Route, Params<'p>)> {
+    let index = RouteIndex::of(routes);
+    let candidates = index.candidates(service, path);
     // The most specific pattern matching the path wins: at the first segment
     // where two differ, a literal beats a parameter (`/users/import` before
     // `/users/{user}`), whatever their order in the table.
     let mut best: Option<(&'static str, Params<'p>)> = None;
-    for route in routes.iter().filter(|r| r.service == service) {
+    for route in candidates.clone() {
         let Some(params) = match_path(route.path, path) else {
             continue;
         };
@@ -207,11 +209,8 @@ pub fn find<'p>(
     let Some((pattern, params)) = best else {
         return Err(ApiError::NoRoute);
     };
-    let same_path = || {
-        routes
-            .iter()
-            .filter(move |r| r.service == service && r.path == pattern)
-    };
+    // the routes of the same pattern are all among the candidates
+    let same_path = || candidates.clone().filter(move |r| r.path == pattern);
     // HEAD is answered as GET where no HEAD route is declared
     let found = same_path()
         .find(|r| r.method == method)
@@ -227,6 +226,89 @@ pub fn find<'p>(
         allowed.push("HEAD");
     }
     Err(ApiError::MethodNotAllowed(allowed))
+}
+
+/// The segment of a path that narrows the routes down: the third
+/// (`/1.1/users/...` -> `users`).
+const KEY_SEGMENT: usize = 2;
+
+/// The routes of a table grouped by what a path can match cheaply: service,
+/// number of segments, and the key segment (a literal; patterns with a
+/// parameter there go with every path of their length). Looking a path up
+/// compares it with a handful of patterns, not the whole table.
+#[derive(Clone)]
+struct RouteIndex {
+    routes: &'static [Route],
+    /// (service, segments) -> key segment -> positions in `routes`
+    literal: std::collections::HashMap<
+        (Service, usize),
+        std::collections::HashMap<&'static str, Vec<usize>>,
+    >,
+    /// (service, segments) -> positions of patterns with a parameter at the key
+    any: std::collections::HashMap<(Service, usize), Vec<usize>>,
+}
+
+impl RouteIndex {
+    fn build(routes: &'static [Route]) -> RouteIndex {
+        let mut index = RouteIndex {
+            routes,
+            literal: Default::default(),
+            any: Default::default(),
+        };
+        for (position, route) in routes.iter().enumerate() {
+            let segments = route.path.split('/').count();
+            match route.path.split('/').nth(KEY_SEGMENT) {
+                Some(key) if !key.starts_with('{') => index
+                    .literal
+                    .entry((route.service, segments))
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .push(position),
+                _ => index
+                    .any
+                    .entry((route.service, segments))
+                    .or_default()
+                    .push(position),
+            }
+        }
+        index
+    }
+
+    /// The index of the server's table, made once; another table (a
+    /// test's) gets its own, made on each call.
+    fn of(routes: &'static [Route]) -> std::borrow::Cow<'static, RouteIndex> {
+        static INDEX: std::sync::OnceLock<RouteIndex> = std::sync::OnceLock::new();
+        let server = INDEX.get_or_init(|| RouteIndex::build(crate::api::table()));
+        if std::ptr::eq(server.routes, routes) {
+            std::borrow::Cow::Borrowed(server)
+        } else {
+            std::borrow::Cow::Owned(RouteIndex::build(routes))
+        }
+    }
+
+    /// Every route of `service` that could match `path`.
+    fn candidates<'i>(
+        &'i self,
+        service: Service,
+        path: &str,
+    ) -> impl Iterator<Item = &'static Route> + Clone + 'i {
+        let segments = path.split('/').count();
+        let key = path.split('/').nth(KEY_SEGMENT).unwrap_or_default();
+        let literal = self
+            .literal
+            .get(&(service, segments))
+            .and_then(|keys| keys.get(key))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let any = self
+            .any
+            .get(&(service, segments))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let routes = self.routes;
+        literal.iter().chain(any).map(move |&i| &routes[i])
+    }
 }
 
 /// Whether `pattern` has a literal where `other` has its first parameter
@@ -277,6 +359,114 @@ pub fn acl_words(path: &str) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::api::table;
+
+    /// What `find` answered before its index: every route of the table
+    /// tried in turn.
+    fn find_by_scan<'p>(
+        routes: &'static [Route],
+        service: Service,
+        method: Method,
+        path: &'p str,
+    ) -> ApiResult<(&'static Route, Params<'p>)> {
+        let mut best: Option<(&'static str, Params<'p>)> = None;
+        for route in routes.iter().filter(|r| r.service == service) {
+            let Some(params) = match_path(route.path, path) else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(pattern, _)| more_specific(route.path, pattern))
+            {
+                best = Some((route.path, params));
+            }
+        }
+        let Some((pattern, params)) = best else {
+            return Err(ApiError::NoRoute);
+        };
+        let same_path = || {
+            routes
+                .iter()
+                .filter(move |r| r.service == service && r.path == pattern)
+        };
+        let found = same_path()
+            .find(|r| r.method == method)
+            .or_else(|| match method {
+                Method::Head => same_path().find(|r| r.method == Method::Get),
+                _ => None,
+            });
+        if let Some(route) = found {
+            return Ok((route, params));
+        }
+        let mut allowed: Vec<&'static str> = same_path().map(|r| r.method.as_str()).collect();
+        if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+            allowed.push("HEAD");
+        }
+        Err(ApiError::MethodNotAllowed(allowed))
+    }
+
+    fn outcome(found: ApiResult<(&'static Route, Params)>) -> String {
+        match found {
+            Ok((route, params)) => format!("{:?} {} {params:?}", route.method, route.path),
+            Err(ApiError::MethodNotAllowed(allowed)) => format!("405 {allowed:?}"),
+            Err(error) => format!("{}", error.status()),
+        }
+    }
+
+    /// The index answers what trying every route answers: for every
+    /// pattern filled in several ways, neighbours of it, and paths no
+    /// pattern has, with every method, on both services.
+    #[test]
+    fn the_index_finds_what_a_scan_of_the_table_finds() {
+        let mut paths: Vec<String> = vec![
+            "/".into(),
+            "".into(),
+            "/1.1".into(),
+            "/1.1/".into(),
+            "/1.1/nothing".into(),
+            "/1.1/users/".into(),
+            "//users".into(),
+            "/0.1/token".into(),
+            "/api/api.yml".into(),
+        ];
+        for route in table() {
+            for filler in ["7", "import", "users", "{x}", ""] {
+                let concrete: Vec<String> = route
+                    .path
+                    .split('/')
+                    .map(|part| {
+                        if part.starts_with('{') {
+                            filler.to_string()
+                        } else {
+                            part.to_string()
+                        }
+                    })
+                    .collect();
+                paths.push(concrete.join("/"));
+                paths.push(format!("{}/more", concrete.join("/")));
+                paths.push(concrete[..concrete.len() - 1].join("/"));
+            }
+        }
+        let methods = [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Put,
+            Method::Delete,
+            Method::Other,
+        ];
+        let mut found = 0;
+        for path in &paths {
+            for service in [Service::Confd, Service::Auth] {
+                for method in methods {
+                    let indexed = outcome(find(table(), service, method, path));
+                    let scanned = outcome(find_by_scan(table(), service, method, path));
+                    assert_eq!(indexed, scanned, "{service:?} {method:?} {path:?}");
+                    found += usize::from(indexed.starts_with(|c: char| c.is_alphabetic()));
+                }
+            }
+        }
+        assert!(found > table().len(), "most routes were found: {found}");
+    }
 
     #[test]
     fn patterns_capture_segments() {
