@@ -300,6 +300,14 @@ fn run(options: &Options) -> Result<(), String> {
         rows.push(row("0", "bare tiny_http loop, fixed 1 KB JSON", outcome));
     }
 
+    // the file read once, so that the system's page cache holds it: rows
+    // not in SQLite's own cache then cost a copy, not a disk read (this
+    // measures the server, not the disk)
+    let db_bytes = warm_page_cache(&db)?;
+    println!(
+        "database file: {:.0} MB, read once into the page cache",
+        db_bytes as f64 / 1e6
+    );
     let mut server = Spawned::serve(&config_path)?;
     let address = server.address("http")?;
     let pid = server.pid();
@@ -545,14 +553,20 @@ fn run(options: &Options) -> Result<(), String> {
     }
     let mut startup = Vec::new();
     if wanted("s") {
-        startup = measure_startups(&options.dir, &config_path)?;
+        startup = measure_startups(&options.dir, &config_path, max_id)?;
     }
     let mut naive = Vec::new();
     if wanted("n") {
         naive = naive_references(&db, max_id, max_id)?;
     }
 
-    report(&rows, &naive, &term_totals, &startup, rss_idle, rss_peak);
+    let scale = Scale {
+        users: max_id,
+        db_bytes,
+        rss_idle,
+        rss_peak,
+    };
+    report(&rows, &naive, &term_totals, &startup, &scale);
     https_report(&rows, &tls_figures);
     list_report(&rows, &list_naive, &list_terms);
     if let Some(calls) = &calls {
@@ -563,6 +577,19 @@ fn run(options: &Options) -> Result<(), String> {
     }
     println!("load average after: {}", loadavg());
     Ok(())
+}
+
+/// Reads the database file (and its WAL) to the end; returns its size.
+fn warm_page_cache(db: &Path) -> Result<u64, String> {
+    let mut size = 0;
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(mut file) = std::fs::File::open(&path) {
+            size += std::io::copy(&mut file, &mut std::io::sink())
+                .map_err(|e| format!("{path}: {e}"))?;
+        }
+    }
+    Ok(size)
 }
 
 /// Runs a load against process `pid`, noting the CPU time it used per answer.
@@ -617,14 +644,28 @@ fn row(id: &'static str, what: &str, (outcome, cpu_per_request): (Outcome, Optio
     }
 }
 
+/// What the report is about: the users made, the database file, memory.
+struct Scale {
+    users: u64,
+    db_bytes: u64,
+    rss_idle: Option<u64>,
+    rss_peak: Option<u64>,
+}
+
 fn report(
     rows: &[Row],
     naive: &[(String, f64)],
     term_totals: &[String],
     startup: &[(String, f64)],
-    rss_idle: Option<u64>,
-    rss_peak: Option<u64>,
+    scale: &Scale,
 ) {
+    // the targets of 1,000,000 users (issue 19) are looser than those of 100,000
+    let million = scale.users >= 1_000_000;
+    let (rss_goal, start_goal) = if million {
+        ("< 100 MB", "< 500 ms")
+    } else {
+        ("< 50 MB", "< 200 ms")
+    };
     let rate = |id: &str| {
         rows.iter()
             .find(|r| r.id == id)
@@ -680,8 +721,14 @@ fn report(
         );
     }
     println!(
-        "| paging offset 99,900 (2b) / offset 0 (2a) | {} | >= 0.5x |",
+        "| paging offset {} (2b) / offset 0 (2a) | {} | >= 0.5x |",
+        scale.users.saturating_sub(100),
         ratio("2b", "2a")
+    );
+    println!(
+        "| paging at random offsets (2) / offset 0 (2a) | {} | {} |",
+        ratio("2", "2a"),
+        if million { ">= 0.5x" } else { "" }
     );
     println!(
         "| search (3) / naive 13 req/s (issue) | {} | >= 50x |",
@@ -705,12 +752,20 @@ fn report(
     );
     let mb = |kb: Option<u64>| kb.map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
     println!(
-        "| peak RSS (VmHWM) after all scenarios | {} | < 50 MB |",
-        mb(rss_peak)
+        "| peak RSS (VmHWM) after all scenarios | {} | {rss_goal} |",
+        mb(scale.rss_peak)
     );
-    println!("| RSS at start, 100k users | {} | |", mb(rss_idle));
+    println!(
+        "| RSS at start, {} users | {} | |",
+        scale.users,
+        mb(scale.rss_idle)
+    );
+    println!(
+        "| database file (and WAL) | {:.0} MB | |",
+        scale.db_bytes as f64 / 1e6
+    );
     for (what, millis) in startup {
-        println!("| start-up, {what} | {millis:.0} ms | < 200 ms |");
+        println!("| start-up, {what} | {millis:.0} ms | {start_goal} |");
     }
     if !term_totals.is_empty() {
         println!(
@@ -838,7 +893,11 @@ impl Drop for Spawned {
 
 /// Milliseconds from spawn to "listening", median of 5, for a new empty
 /// database (schema created), an existing empty one, and the bench one.
-fn measure_startups(dir: &Path, bench_config: &Path) -> Result<Vec<(String, f64)>, String> {
+fn measure_startups(
+    dir: &Path,
+    bench_config: &Path,
+    users: u64,
+) -> Result<Vec<(String, f64)>, String> {
     let empty_db = dir.join("empty.db");
     let empty_config = dir.join("empty.toml");
     write_config(&empty_config, &empty_db, &dir.join("empty.log"), None)?;
@@ -871,7 +930,7 @@ fn measure_startups(dir: &Path, bench_config: &Path) -> Result<Vec<(String, f64)
             "existing empty database".into(),
             median(&empty_config, false)?,
         ),
-        ("100k users".into(), median(bench_config, false)?),
+        (format!("{users} users"), median(bench_config, false)?),
     ])
 }
 
