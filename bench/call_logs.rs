@@ -75,7 +75,7 @@ pub fn run(dir: &Path, records: u64) -> Result<Report, String> {
         std::fs::remove_file(format!("{}{suffix}", db.display())).ok();
     }
     let config = dir.join("calls.toml");
-    write_config(&config, &db, &dir.join("calls-server.log"))?;
+    write_config(&config, &db, &dir.join("calls-server.log"), None)?;
     let csv = dir.join("calls.csv");
     let csv_bytes = write_csv(&csv, records)?;
 

@@ -96,6 +96,8 @@ struct Options {
     tls_clients: usize,
     /// an earlier build of the server, measured in the same run over HTTPS
     before: Option<PathBuf>,
+    /// the server measured, instead of this checkout's build
+    server: Option<PathBuf>,
 }
 
 fn main() {
@@ -136,6 +138,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-run"),
         tls_clients: 8,
         before: None,
+        server: None,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -163,13 +166,14 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--dir" => options.dir = PathBuf::from(value()?),
             "--tls-clients" => options.tls_clients = number(&value()?)?,
             "--before" => options.before = Some(PathBuf::from(value()?)),
+            "--server" => options.server = Some(PathBuf::from(value()?)),
             other => {
                 return Err(format!(
                     "unknown option {other}\nusage: cargo bench --bench load -- [--users N] \
                      [--lists N] [--seconds S] [--warmup S] [--connections C] [--threads T] \
                      [--only 0,6,1,5,2,3,4,7,s,n,v,l,e,c,u,t] [--call-logs N] \
                      [--import-users N] [--reuse-db] [--dir DIR] \
-                     [--tls-clients N] [--before BINARY]"
+                     [--tls-clients N] [--before BINARY] [--server BINARY]"
                 ));
             }
         }
@@ -308,7 +312,11 @@ fn run(options: &Options) -> Result<(), String> {
         "database file: {:.0} MB, read once into the page cache",
         db_bytes as f64 / 1e6
     );
-    let mut server = Spawned::serve(&config_path)?;
+    let binary = options
+        .server
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_xivo-confd")));
+    let mut server = Spawned::serve_binary(&binary, &config_path)?;
     let address = server.address("http")?;
     let pid = server.pid();
     let rss_idle = memory(server.pid(), "VmRSS");
@@ -824,8 +832,14 @@ fn bench_token(conn: &rusqlite::Connection) -> Result<String, String> {
 impl Spawned {
     /// `xivo-confd --config <config> serve`, once it listens.
     fn serve(config: &Path) -> Result<Spawned, String> {
+        Spawned::serve_binary(Path::new(env!("CARGO_BIN_EXE_xivo-confd")), config)
+    }
+
+    /// `<binary> --config <config> serve` (this build or another), once it
+    /// listens.
+    fn serve_binary(binary: &Path, config: &Path) -> Result<Spawned, String> {
         Spawned::start(
-            Command::new(env!("CARGO_BIN_EXE_xivo-confd"))
+            Command::new(binary)
                 .arg("--config")
                 .arg(config)
                 .arg("serve"),
@@ -1520,13 +1534,7 @@ fn https_scenarios(
             &options.dir.join("before.log"),
             Some((&rsa_cert, &rsa_key)),
         )?;
-        match Spawned::start(
-            Command::new(before)
-                .arg("--config")
-                .arg(&before_config)
-                .arg("serve"),
-            "xivo-confd listening",
-        ) {
+        match Spawned::serve_binary(before, &before_config) {
             Ok(spawned) => {
                 notes.push(format!(
                     "before: {} on the same database, certificate {} ({})",

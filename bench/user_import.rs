@@ -42,7 +42,7 @@ fn server(dir: &Path, name: &str) -> Result<(Spawned, SocketAddr, String), Strin
         std::fs::remove_file(format!("{}{suffix}", db.display())).ok();
     }
     let config = dir.join(format!("{name}.toml"));
-    write_config(&config, &db, &dir.join(format!("{name}-server.log")))?;
+    write_config(&config, &db, &dir.join(format!("{name}-server.log")), None)?;
     let mut text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
     text.push_str("[limits]\nmax_import_bytes = 67108864\n");
     std::fs::write(&config, text).map_err(|e| e.to_string())?;

@@ -502,8 +502,9 @@ fn bounds(len: usize, offset: u64, limit: Option<u64>) -> (usize, usize) {
 /// Order indexes kept at once (each is ~12 bytes per row).
 const ORDER_INDEXES: usize = 4;
 /// Positions kept for remembered searches, all terms together (4 bytes
-/// each: 8 MiB). A term matching more is not remembered. Tests keep few, so
-/// that they go through forgetting too.
+/// each): at most twice as many as the list searched has rows, and never
+/// more than 2 Mi (8 MiB). A term matching more is not remembered. Tests
+/// keep few, so that they go through forgetting too.
 const SEARCH_POSITIONS: usize = if cfg!(test) { 2000 } else { 2 << 20 };
 /// Totals kept at once; past it the map starts over.
 const TOTALS: usize = 256;
@@ -607,11 +608,10 @@ impl ListCache {
         }
         let ids = search_ids(conn, index, term)?;
         let positions = Rc::new(order.positions_of(&ids));
-        if positions.len() <= SEARCH_POSITIONS {
+        let bound = SEARCH_POSITIONS.min(2 * order.len().max(1024));
+        if positions.len() <= bound {
             let mut state = self.state.borrow_mut();
-            while state.search_positions + positions.len() > SEARCH_POSITIONS
-                && !state.searches.is_empty()
-            {
+            while state.search_positions + positions.len() > bound && !state.searches.is_empty() {
                 let (_, oldest) = state.searches.remove(0);
                 state.search_positions -= oldest.len();
             }
