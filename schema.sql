@@ -993,3 +993,16 @@ BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: users.entity_id'); END
 -- user's own ring time). Meaningless for the line's internal extension.
 ALTER TABLE line_extensions ADD COLUMN ring_seconds INTEGER
     CHECK (ring_seconds IS NULL OR ring_seconds >= 0);
+
+-- step 13: users listed by last name (the default order) read from one index
+
+-- every column of a page of users (src/resources/users.rs SELECT), in the
+-- list's order: a page at any offset is a few consecutive pages of this
+-- index, where reading it from the table takes one page per user, each
+-- somewhere else in the file
+CREATE INDEX users_list_by_lastname ON users (
+    lastname COLLATE NOCASE, id, uuid, firstname, timezone, language, description,
+    caller_id, outgoing_caller_id, mobile_phone_number, username, music_on_hold,
+    preprocess_subroutine, userfield, call_transfer_enabled, supervision_enabled,
+    ring_seconds, simultaneous_calls
+);

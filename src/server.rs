@@ -873,6 +873,7 @@ mod tests {
         default_order: "name",
         search_text: None,
         id: "id",
+        covering: &[],
     };
     const SEEDED_CONTEXTS: i64 = 3;
 

@@ -24,6 +24,21 @@ pub struct ListSpec {
     pub search_text: Option<&'static str>,
     /// Unique expression that breaks ties, so pages never overlap.
     pub id: &'static str,
+    /// Indexes holding every column a page reads, each in one order: a
+    /// page in that order is read from a few pages of the index instead of
+    /// one table row per object (see `fetch_indexed`).
+    pub covering: &'static [Covering],
+}
+
+/// An index in an order of a list (`ORDER BY <order>, <id>`) that holds
+/// every column of the list's SELECT, whose first column is the id.
+pub struct Covering {
+    /// the order expression, as in `ListSpec::columns`
+    pub order: &'static str,
+    /// the list's FROM clause with the index named (`INDEXED BY`)
+    pub from: &'static str,
+    /// the order's value of one object (?1 is its id)
+    pub key: &'static str,
 }
 
 impl ListSpec {
@@ -37,6 +52,7 @@ impl ListSpec {
             default_order,
             search_text: None,
             id: "",
+            covering: &[],
         }
     }
 
@@ -341,19 +357,90 @@ pub fn fetch_indexed<T>(
         if let Some((total, ids)) = page
             && ids.len() <= LONGEST_PAGE_BY_ID
         {
+            let mut items = Vec::with_capacity(ids.len());
+            // a whole page in an order some index covers: read from it
+            if query.search.is_none()
+                && ids.len() > 1
+                && let Some(covering) = spec.covering.iter().find(|c| c.order == query.order)
+            {
+                read_covered(
+                    conn,
+                    spec,
+                    covering,
+                    query.direction,
+                    &ids,
+                    &mut items,
+                    &mut map_row,
+                )?;
+            }
+            // the rest (all of it, mostly) one row by id
             let sql = format!(
                 "SELECT {} FROM {} WHERE {} = ?1",
                 spec.select, spec.from, spec.id
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let mut items = Vec::with_capacity(ids.len());
-            for id in ids {
+            for &id in &ids[items.len()..] {
                 items.push(statement.query_row([id], |row| map_row(row))?);
             }
             return Ok((total, items));
         }
     }
     fetch_sql(conn, Some(cache), spec, query, scope, map_row)
+}
+
+/// Reads the rows of `ids` (a page in `covering`'s order, going
+/// `direction`) from the covering index, as long as they come in the
+/// page's order: the rows of the first id's order value from that id on,
+/// then those after that value. Each row is checked against the id
+/// expected at its place, and the reading stops at the first that differs
+/// (a NULL order value, which the index keeps apart, or the end), so what
+/// is pushed to `items` is always the page's first rows; the caller reads
+/// the rest by id.
+fn read_covered<T>(
+    conn: &Connection,
+    spec: &ListSpec,
+    covering: &Covering,
+    direction: Direction,
+    ids: &[i64],
+    items: &mut Vec<T>,
+    map_row: &mut impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> ApiResult<()> {
+    let key: SqlValue = conn
+        .prepare_cached(covering.key)?
+        .query_row([ids[0]], |row| row.get(0))?;
+    if key == SqlValue::Null {
+        return Ok(());
+    }
+    let (same, beyond, way) = match direction {
+        Direction::Asc => (">=", ">", "ASC"),
+        Direction::Desc => ("<=", "<", "DESC"),
+    };
+    let (select, from, order, id) = (spec.select, covering.from, covering.order, spec.id);
+    let statements = [
+        format!(
+            "SELECT {select} FROM {from} WHERE {order} = ?2 AND {id} {same} ?1 \
+             ORDER BY {id} {way} LIMIT ?3"
+        ),
+        format!(
+            "SELECT {select} FROM {from} WHERE {order} {beyond} ?2 \
+             ORDER BY {order} {way}, {id} {way} LIMIT ?3"
+        ),
+    ];
+    for sql in statements {
+        let wanted = ids.len() - items.len();
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut rows = statement.query(rusqlite::params![ids[0], key, wanted as i64])?;
+        while let Some(row) = rows.next()? {
+            if row.get::<_, i64>(0)? != ids[items.len()] {
+                return Ok(());
+            }
+            items.push(map_row(row)?);
+        }
+        if items.len() == ids.len() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Every id of a list, in the order `ORDER BY <order> ASC NULLS LAST, <id>
@@ -659,6 +746,7 @@ mod tests {
         default_order: "name",
         search_text: Some("lower(name)"),
         id: "id",
+        covering: &[],
     };
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -766,6 +854,25 @@ mod indexed_tests {
         default_order: "name",
         search_text: Some("lower(name)"),
         id: "id",
+        covering: &[],
+    };
+
+    /// The same list, with indexes covering its SELECT in two of its orders
+    /// (made by `table`).
+    const COVERED: ListSpec = ListSpec {
+        covering: &[
+            Covering {
+                order: "name COLLATE NOCASE",
+                from: "people INDEXED BY people_by_name",
+                key: "SELECT name FROM people WHERE id = ?1",
+            },
+            Covering {
+                order: "age",
+                from: "people INDEXED BY people_by_age",
+                key: "SELECT age FROM people WHERE id = ?1",
+            },
+        ],
+        ..SPEC
     };
 
     /// xorshift: reproducible data without a dependency
@@ -808,7 +915,9 @@ mod indexed_tests {
         };
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);",
+             CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+             CREATE INDEX IF NOT EXISTS people_by_name ON people (name COLLATE NOCASE, id, age);
+             CREATE INDEX IF NOT EXISTS people_by_age ON people (age, id, name);",
         )
         .expect("schema");
         conn
@@ -821,6 +930,10 @@ mod indexed_tests {
         let row = |row: &Row| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
         let plain = fetch(conn, &SPEC, &query, None, row).expect("plain");
         let indexed = fetch_indexed(conn, cache, &SPEC, &query, None, None, row).expect("indexed");
+        // read from the covering indexes where they apply: the same rows
+        let covered =
+            fetch_indexed(conn, cache, &COVERED, &query, None, None, row).expect("covered");
+        assert_eq!(plain, covered, "through the covering indexes: {pairs:?}");
         (plain, indexed)
     }
 
@@ -828,6 +941,74 @@ mod indexed_tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
+    }
+
+    /// A page in a covered order whose rows all have an order value is
+    /// read whole from the index (nothing is left to read by id), and one
+    /// that starts on NULLs is left to be read by id.
+    #[test]
+    fn a_page_in_a_covered_order_is_read_from_the_index() {
+        let conn = table(None);
+        fill(&conn, &mut Random(0xfeed), 400);
+        let cache = ListCache::new();
+        for (covering, column) in COVERED.covering.iter().zip(["name", "age"]) {
+            let order = cache
+                .order_index(&conn, &COVERED, covering.order)
+                .expect("order index");
+            let nulls: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM people WHERE {column} IS NULL"),
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("nulls");
+            let nulls = nulls as usize;
+            let valued = order.len() - nulls;
+            for direction in [Direction::Asc, Direction::Desc] {
+                // pages with values only: from the start going up, from
+                // after the NULLs going down
+                let first = match direction {
+                    Direction::Asc => 0,
+                    Direction::Desc => nulls,
+                };
+                for offset in [first, first + 1, first + 57, first + valued - 100] {
+                    let ids = order.page(direction, offset as u64, Some(100));
+                    let mut items: Vec<i64> = Vec::new();
+                    read_covered(
+                        &conn,
+                        &COVERED,
+                        covering,
+                        direction,
+                        &ids,
+                        &mut items,
+                        &mut |r| r.get(0),
+                    )
+                    .expect("read");
+                    assert_eq!(items, ids, "{column} {direction:?} offset {offset}");
+                }
+                // a page starting on a NULL
+                let offset = match direction {
+                    Direction::Asc => valued,
+                    Direction::Desc => 0,
+                };
+                let ids = order.page(direction, offset as u64, Some(10));
+                let mut items: Vec<i64> = Vec::new();
+                read_covered(
+                    &conn,
+                    &COVERED,
+                    covering,
+                    direction,
+                    &ids,
+                    &mut items,
+                    &mut |r| r.get(0),
+                )
+                .expect("read");
+                assert!(
+                    items.is_empty(),
+                    "{column} {direction:?}: NULLs are read by id"
+                );
+            }
+        }
     }
 
     #[test]

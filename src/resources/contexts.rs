@@ -48,6 +48,7 @@ pub static CONTEXTS: Resource = Resource {
              contexts.type || char(10) || coalesce(contexts.description, ''))",
         ),
         id: "contexts.id",
+        covering: &[],
     },
     param: "context",
     param_doc: "The context's id.",

@@ -43,6 +43,7 @@ pub static EXTENSIONS: Resource = Resource {
         default_order: "exten",
         search_text: Some("casefold(extensions.exten || char(10) || extensions.context)"),
         id: "extensions.id",
+        covering: &[],
     },
     // schema step 5, view `extension_search_source`: the same text
     search_index: Some(crate::db::search::EXTENSIONS),

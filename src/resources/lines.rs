@@ -71,6 +71,7 @@ pub static LINES: Resource = Resource {
         default_order: "name",
         search_text: Some(SEARCH),
         id: "lines.id",
+        covering: &[],
     },
     search_index: Some(SEARCH_INDEX),
     to_json: Some(line_json),
@@ -548,6 +549,7 @@ pub static LINES_SIP: Resource = Resource {
         default_order: "username",
         search_text: Some(SEARCH),
         id: "lines.id",
+        covering: &[],
     },
     // the same text: the order index keeps the SIP lines only
     search_index: Some(SEARCH_INDEX),

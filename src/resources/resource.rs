@@ -188,6 +188,7 @@ impl Resource {
             default_order: "id",
             search_text: None,
             id: "id",
+            covering: &[],
         },
         scope: None,
         search_index: None,
@@ -282,6 +283,7 @@ impl Resource {
             search_text: (!searched.is_empty())
                 .then(|| leak(format!("casefold({})", searched.join(" || char(10) || ")))),
             id: leak(format!("{table}.id")),
+            covering: &[],
         }
     }
 

@@ -5,7 +5,7 @@ use super::fields::{self, Field, Kind, Mode, Values};
 use super::resource::{Hooks, Op, Plain, Resource, fields_json};
 use super::{Ctx, lines, list_response, set_value, user_lines, value_of};
 use crate::auth::secrets::hash_password;
-use crate::db::list::{ListQuery, ListSpec, SearchIndex, fetch, fetch_indexed};
+use crate::db::list::{Covering, ListQuery, ListSpec, SearchIndex, fetch, fetch_indexed};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiResponse, json};
 use rusqlite::Row;
@@ -110,6 +110,14 @@ pub const LIST: ListSpec = ListSpec {
     default_order: "lastname",
     search_text: Some(SEARCH),
     id: "users.id",
+    // the default order: a page of 100 users reads a few pages of this
+    // index (schema step 13), not 100 rows spread over the whole table
+    covering: &[Covering {
+        order: "users.lastname COLLATE NOCASE",
+        from: "users INDEXED BY users_list_by_lastname \
+               LEFT JOIN user_lines ON user_lines.user_id = users.id",
+        key: "SELECT users.lastname FROM users WHERE users.id = ?1",
+    }],
 };
 
 /// The kept search text, plus the number of the line's first extension
@@ -657,6 +665,117 @@ mod index_tests {
 
     fn agree(conn: &Connection, cache: &ListCache, terms: &[String], what: &str) {
         crate::resources::test_data::index_agrees(conn, cache, &LIST, &SEARCH_INDEX, terms, what);
+    }
+
+    /// Pages of users by last name (read from the covering index) are what
+    /// the plain query gives, at every depth and both ways, with case
+    /// variants of the same name (ties by id), users without one (NULL,
+    /// kept apart by the index), lines, and after changes.
+    #[test]
+    fn pages_by_last_name_from_the_covering_index_are_the_plain_ones() {
+        let conn = database("covering");
+        let mut random = Random(0xc0_7e2);
+        add_users(&conn, &mut random, 250);
+        conn.execute_batch(
+            "UPDATE users SET lastname = 'Martin' WHERE id % 7 = 0;
+             UPDATE users SET lastname = 'MARTIN' WHERE id % 7 = 1;
+             UPDATE users SET lastname = 'martín' WHERE id % 7 = 2;",
+        )
+        .expect("ties");
+        add_lines(&conn, &mut random);
+        let cache = ListCache::new();
+        let check = |what: &str| {
+            let total: i64 = conn
+                .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+                .expect("count");
+            for direction in ["asc", "desc"] {
+                for offset in [0, 1, 5, 33, 99, 150, total - 60, total - 3, total] {
+                    for limit in ["1", "2", "10", "100"] {
+                        let params: Vec<(String, String)> = [
+                            ("order", "lastname".to_string()),
+                            ("direction", direction.to_string()),
+                            ("offset", offset.max(0).to_string()),
+                            ("limit", limit.to_string()),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect();
+                        let query = ListQuery::parse(&params, &LIST).expect("query");
+                        let row = |row: &Row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, Option<String>>(3)?,
+                                row.get::<_, Option<String>>(10)?,
+                            ))
+                        };
+                        let plain = fetch(&conn, &LIST, &query, None, row).expect("plain");
+                        let indexed = fetch_indexed(&conn, &cache, &LIST, &query, None, None, row)
+                            .expect("indexed");
+                        assert_eq!(plain, indexed, "{what}: {params:?}");
+                    }
+                }
+            }
+        };
+        check("as made");
+        conn.execute_batch(
+            "UPDATE users SET lastname = NULL WHERE id % 5 = 3;
+             UPDATE users SET lastname = 'Martin', username = 'u' || id WHERE id % 9 = 4;
+             DELETE FROM users WHERE id % 13 = 0 AND id NOT IN (SELECT user_id FROM user_lines);",
+        )
+        .expect("changes");
+        check("after changes");
+    }
+
+    /// Both statements that read a page from the covering index seek in
+    /// it and never touch the table.
+    #[test]
+    fn the_covering_reads_seek_in_the_index() {
+        let conn = database("covering-plans");
+        let covering = &LIST.covering[0];
+        for (same, beyond, way) in [(">=", ">", "ASC"), ("<=", "<", "DESC")] {
+            for sql in [
+                format!(
+                    "SELECT {SELECT} FROM {} WHERE {} = ?2 AND users.id {same} ?1 \
+                     ORDER BY users.id {way} LIMIT ?3",
+                    covering.from, covering.order
+                ),
+                format!(
+                    "SELECT {SELECT} FROM {} WHERE {} {beyond} ?2 \
+                     ORDER BY {} {way}, users.id {way} LIMIT ?3",
+                    covering.from, covering.order, covering.order
+                ),
+            ] {
+                let plan: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .and_then(|mut s| {
+                        s.query_map(rusqlite::params![1, "x", 100], |r| r.get(3))?
+                            .collect()
+                    })
+                    .expect("plan");
+                assert!(
+                    plan[0].starts_with("SEARCH users USING COVERING INDEX users_list_by_lastname"),
+                    "{sql}: {plan:?}"
+                );
+                assert!(
+                    !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                    "no sort: {plan:?}"
+                );
+            }
+        }
+        // the order index is still made from the small index
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT users.id, (users.lastname COLLATE NOCASE) IS NULL \
+                 FROM users LEFT JOIN user_lines ON user_lines.user_id = users.id \
+                 ORDER BY users.lastname COLLATE NOCASE ASC, users.id ASC",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(3))?.collect())
+            .expect("plan");
+        assert!(
+            plan[0].contains("users_lastname_nocase"),
+            "order index: {plan:?}"
+        );
     }
 
     #[test]
