@@ -157,6 +157,8 @@ fn one_client(
 
 struct Exchanged {
     status: u16,
+    /// the whole answer, head and body
+    answer: Vec<u8>,
     reused: bool,
     session: Option<SslSession>,
 }
@@ -205,9 +207,25 @@ fn exchange(
     stream.shutdown().ok();
     Ok(Exchanged {
         status,
+        answer,
         reused,
         session: next,
     })
+}
+
+/// One request on a new HTTPS connection: the status and the body.
+pub fn request_once(
+    address: SocketAddr,
+    context: &SslContext,
+    request: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let exchanged = exchange(address, context, None, request)?;
+    let body = exchanged
+        .answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(Vec::new(), |end| exchanged.answer[end + 4..].to_vec());
+    Ok((exchanged.status, body))
 }
 
 /// `GET <path>` with `Connection: close` (and a token if given).

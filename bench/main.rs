@@ -524,7 +524,7 @@ fn run(options: &Options) -> Result<(), String> {
             ids: ids.clone(),
             token: token.clone(),
         };
-        tls_figures = https_scenarios(options, &target, &db, &mut rows)?;
+        tls_figures = https_scenarios(options, &target, &mut rows)?;
     }
     let rss_peak = memory(server.pid(), "VmHWM");
     server.stop();
@@ -1232,10 +1232,15 @@ fn write_get(out: &mut Vec<u8>, path: &str, token: Option<&str>) {
 
 /// One request on its own connection, answer read to the end.
 fn fetch(address: SocketAddr, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
     let mut with_close = request[..request.len() - 2].to_vec();
     with_close.extend_from_slice(b"Connection: close\r\n\r\n");
-    stream.write_all(&with_close).map_err(|e| e.to_string())?;
+    fetch_as_is(address, &with_close)
+}
+
+/// `fetch` of a request that says `Connection: close` itself (one with a body).
+fn fetch_as_is(address: SocketAddr, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+    stream.write_all(request).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let head_end = raw
@@ -1504,7 +1509,6 @@ struct HttpsTarget {
 fn https_scenarios(
     options: &Options,
     target: &HttpsTarget,
-    db: &Path,
     rows: &mut Vec<Row>,
 ) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
@@ -1525,25 +1529,27 @@ fn https_scenarios(
     // the earlier build, on the same database, with an RSA pair as it made them
     let mut earlier = None;
     let mut nginx_rsa = None;
+    let mut before_requests = None;
     if let Some(before) = &options.before {
         let (rsa_cert, rsa_key) = rsa_pair(&options.dir.join("rsa"))?;
-        let before_config = options.dir.join("before.toml");
-        write_config(
-            &before_config,
-            db,
-            &options.dir.join("before.log"),
-            Some((&rsa_cert, &rsa_key)),
-        )?;
-        match Spawned::serve_binary(before, &before_config) {
-            Ok(spawned) => {
+        match start_before(
+            before,
+            &options.dir.join("before"),
+            &rsa_cert,
+            &rsa_key,
+            &context,
+        ) {
+            Ok((spawned, address, ids, token)) => {
                 notes.push(format!(
-                    "before: {} on the same database, certificate {} ({})",
+                    "before: {} on a database of its own ({} users, made through its API), \
+                     certificate {} ({})",
                     before.display(),
+                    ids.len(),
                     https::key_kind(&rsa_cert),
                     rsa_cert.display()
                 ));
-                let address = spawned.address("https")?;
                 earlier = Some((spawned, address));
+                before_requests = Some((std::sync::Arc::new(ids), token));
                 nginx_rsa =
                     https::Nginx::start(&options.dir.join("nginx-rsa"), &rsa_cert, &rsa_key)?;
             }
@@ -1553,6 +1559,14 @@ fn https_scenarios(
             )),
         }
     }
+    let theirs = before_requests.map(|(ids, token)| {
+        move |r: &mut Random| {
+            https::closing_get(
+                &format!("/1.1/users/{}", ids[r.below(ids.len() as u64) as usize]),
+                Some(&token),
+            )
+        }
+    });
 
     let ours = {
         let (ids, token) = (target.ids.clone(), target.token.clone());
@@ -1612,13 +1626,13 @@ fn https_scenarios(
             ));
         }
         if resume.is_some() {
-            if let Some((spawned, address)) = &earlier {
+            if let (Some((spawned, address)), Some(theirs)) = (&earlier, &theirs) {
                 servers.push((
                     id("tb"),
                     format!("  before, RSA 2048: {what} by id"),
                     spawned.pid(),
                     *address,
-                    &ours,
+                    theirs,
                     false,
                 ));
             }
@@ -1732,6 +1746,106 @@ fn https_scenarios(
         spawned.stop();
     }
     Ok(notes)
+}
+
+/// Starts an earlier build of the server (`--before`) on a database of its
+/// own in `dir` (its schema may be older than the bench database's): a
+/// web-services user added with its command line, a token from its token
+/// API, 1,000 users made through its API. Returns it, its HTTPS address,
+/// the users' ids and the token.
+fn start_before(
+    binary: &Path,
+    dir: &Path,
+    certificate: &Path,
+    key: &Path,
+    context: &openssl::ssl::SslContext,
+) -> Result<(Spawned, SocketAddr, Vec<i64>, String), String> {
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let config = dir.join("before.toml");
+    let text = format!(
+        "[database]\npath = {:?}\n[http]\nlisten = \"127.0.0.1:0\"\n[https]\n\
+         listen = \"127.0.0.1:0\"\ncertificate = {certificate:?}\nprivate_key = {key:?}\n\
+         [auth]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\nfile = {:?}\n",
+        dir.join("before.db"),
+        dir.join("server.log")
+    );
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+    let added = Command::new(binary)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "webservice",
+            "add",
+            "--login",
+            DIGEST_LOGIN,
+            "--password",
+            DIGEST_PASSWORD,
+            "--acl",
+            "confd.#",
+        ])
+        .output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    if !added.status.success() {
+        return Err(String::from_utf8_lossy(&added.stderr).into_owned());
+    }
+    let spawned = Spawned::serve_binary(binary, &config)?;
+    let (http, https, auth) = (
+        spawned.address("http")?,
+        spawned.address("https")?,
+        spawned.address("auth")?,
+    );
+    let basic = base64(format!("{DIGEST_LOGIN}:{DIGEST_PASSWORD}").as_bytes());
+    let body = r#"{"backend": "xivo_ws", "expiration": 3600}"#;
+    let request = format!(
+        "POST /0.1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, answer) = https::request_once(auth, context, request.as_bytes())?;
+    let token = serde_json::from_slice::<serde_json::Value>(&answer)
+        .ok()
+        .and_then(|v| v["data"]["token"].as_str().map(str::to_string))
+        .ok_or_else(|| format!("no token from the earlier build (HTTP {status})"))?;
+    let mut random = Random::new(7);
+    let mut ids = Vec::new();
+    for number in 0..1000 {
+        let body = populate::user_body(&mut random, number).to_string();
+        let request = format!(
+            "POST /1.1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\
+             \r\n{body}",
+            body.len()
+        );
+        let (status, answer) = fetch_as_is(http, request.as_bytes())?;
+        let id = serde_json::from_slice::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| v["id"].as_i64())
+            .ok_or_else(|| format!("user not made by the earlier build (HTTP {status})"))?;
+        ids.push(id);
+    }
+    Ok((spawned, https, ids, token))
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> shift) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// One server's share of an interleaved comparison, summed over rounds.

@@ -211,6 +211,7 @@ pub static DEVICES: Resource = Resource {
         default_order: "ip",
         search_text: Some(SEARCH),
         id: "devices.id",
+        covering: &[],
     },
     to_json: Some(device_json),
     param: "device",

@@ -117,6 +117,7 @@ const DELIVERIES: ListSpec = ListSpec {
     default_order: "id",
     search_text: None,
     id: "webhook_deliveries.id",
+    covering: &[],
 };
 
 /// `GET /1.1/webhooks/{webhook}/deliveries`: its deliveries still in the
