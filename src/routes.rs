@@ -275,11 +275,11 @@ impl RouteIndex {
         index
     }
 
-    /// The index of the server's table, made once; another table (a
-    /// test's) gets its own, made on each call.
+    /// The index of the first table looked in (the server has one), made
+    /// once; another table gets its own, made on each call.
     fn of(routes: &'static [Route]) -> std::borrow::Cow<'static, RouteIndex> {
         static INDEX: std::sync::OnceLock<RouteIndex> = std::sync::OnceLock::new();
-        let server = INDEX.get_or_init(|| RouteIndex::build(crate::api::table()));
+        let server = INDEX.get_or_init(|| RouteIndex::build(routes));
         if std::ptr::eq(server.routes, routes) {
             std::borrow::Cow::Borrowed(server)
         } else {
