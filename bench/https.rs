@@ -331,19 +331,7 @@ impl Nginx {
 
     /// SIGQUIT (a graceful stop), then SIGKILL if it lingers.
     pub fn stop(&mut self) {
-        // SAFETY: signalling our own child by its pid
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGQUIT);
-        }
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.child.kill().ok();
-        self.child.wait().ok();
+        crate::stop_child(&mut self.child, libc::SIGQUIT);
     }
 }
 

@@ -899,20 +899,25 @@ impl Spawned {
 
     /// SIGTERM (a clean stop), then SIGKILL if it lingers.
     fn stop(&mut self) {
-        // SAFETY: signalling our own child by its pid
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.child.kill().ok();
-        self.child.wait().ok();
+        stop_child(&mut self.child, libc::SIGTERM);
     }
+}
+
+/// Sends `signal` to a child, then SIGKILL if it has not ended within 10 s.
+fn stop_child(child: &mut Child, signal: libc::c_int) {
+    // SAFETY: signalling our own child by its pid
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().ok();
+    child.wait().ok();
 }
 
 impl Drop for Spawned {
@@ -1893,31 +1898,13 @@ impl Sample {
 /// An RSA 2048 self-signed pair for localhost in `dir`, as the server
 /// generated them before ECDSA (made once, then reused).
 fn rsa_pair(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
-    use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
     let (cert, key) = (dir.join("rsa.crt"), dir.join("rsa.key"));
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let made = || -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
-        let private = PKey::from_rsa(Rsa::generate(2048)?)?;
-        let mut name = x509::X509NameBuilder::new()?;
-        name.append_entry_by_text("CN", "localhost")?;
-        let name = name.build();
-        let mut builder = x509::X509::builder()?;
-        builder.set_version(2)?;
-        builder.set_subject_name(&name)?;
-        builder.set_issuer_name(&name)?;
-        builder.set_pubkey(&private)?;
-        builder.set_not_before(&*Asn1Time::days_from_now(0)?)?;
-        builder.set_not_after(&*Asn1Time::days_from_now(3650)?)?;
-        builder.sign(&private, MessageDigest::sha256())?;
-        Ok((
-            builder.build().to_pem()?,
-            private.private_key_to_pem_pkcs8()?,
-        ))
-    };
-    let (certificate, private) = made().map_err(|e| e.to_string())?;
+    let (certificate, private) =
+        xivo_confd::http::tls::self_signed_rsa().map_err(|e| e.to_string())?;
     std::fs::write(&key, private).map_err(|e| e.to_string())?;
     std::fs::write(&cert, certificate).map_err(|e| e.to_string())?;
     Ok((cert, key))

@@ -210,18 +210,28 @@ pub fn find<'p>(
         return Err(ApiError::NoRoute);
     };
     // the routes of the same pattern are all among the candidates
-    let same_path = || candidates.clone().filter(move |r| r.path == pattern);
-    // HEAD is answered as GET where no HEAD route is declared
-    let found = same_path()
+    let route = of_method(candidates.filter(move |r| r.path == pattern), method)?;
+    Ok((route, params))
+}
+
+/// The route of `method` among the routes of one pattern, or a 405 with
+/// the methods they have. HEAD is answered as GET where no HEAD route is
+/// declared.
+fn of_method(
+    same_path: impl Iterator<Item = &'static Route> + Clone,
+    method: Method,
+) -> ApiResult<&'static Route> {
+    let found = same_path
+        .clone()
         .find(|r| r.method == method)
         .or_else(|| match method {
-            Method::Head => same_path().find(|r| r.method == Method::Get),
+            Method::Head => same_path.clone().find(|r| r.method == Method::Get),
             _ => None,
         });
     if let Some(route) = found {
-        return Ok((route, params));
+        return Ok(route);
     }
-    let mut allowed: Vec<&'static str> = same_path().map(|r| r.method.as_str()).collect();
+    let mut allowed: Vec<&'static str> = same_path.map(|r| r.method.as_str()).collect();
     if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
         allowed.push("HEAD");
     }
@@ -383,25 +393,10 @@ mod tests {
         let Some((pattern, params)) = best else {
             return Err(ApiError::NoRoute);
         };
-        let same_path = || {
-            routes
-                .iter()
-                .filter(move |r| r.service == service && r.path == pattern)
-        };
-        let found = same_path()
-            .find(|r| r.method == method)
-            .or_else(|| match method {
-                Method::Head => same_path().find(|r| r.method == Method::Get),
-                _ => None,
-            });
-        if let Some(route) = found {
-            return Ok((route, params));
-        }
-        let mut allowed: Vec<&'static str> = same_path().map(|r| r.method.as_str()).collect();
-        if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
-            allowed.push("HEAD");
-        }
-        Err(ApiError::MethodNotAllowed(allowed))
+        let same_path = routes
+            .iter()
+            .filter(move |r| r.service == service && r.path == pattern);
+        Ok((of_method(same_path, method)?, params))
     }
 
     fn outcome(found: ApiResult<(&'static Route, Params)>) -> String {

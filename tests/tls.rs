@@ -8,15 +8,13 @@
 mod common;
 
 use common::TestServer;
-use openssl::asn1::Asn1Time;
-use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::PKey;
+
 use openssl::ssl::{
     ShutdownState, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslSession,
     SslVerifyMode, SslVersion,
 };
-use openssl::x509::{X509, X509NameBuilder};
+use openssl::x509::X509;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -349,22 +347,9 @@ fn a_configured_rsa_certificate_is_served_and_resumes() {
 
 /// A self-signed RSA 2048 pair for localhost, written as cert.pem and key.pem.
 fn write_rsa_pair(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa")).expect("key");
-    let mut name = X509NameBuilder::new().expect("name");
-    name.append_entry_by_text("CN", "localhost").expect("cn");
-    let name = name.build();
-    let mut builder = X509::builder().expect("builder");
-    builder.set_version(2).expect("version");
-    builder.set_subject_name(&name).expect("subject");
-    builder.set_issuer_name(&name).expect("issuer");
-    builder.set_pubkey(&key).expect("pubkey");
-    let not_before = Asn1Time::days_from_now(0).expect("time");
-    let not_after = Asn1Time::days_from_now(30).expect("time");
-    builder.set_not_before(&not_before).expect("not before");
-    builder.set_not_after(&not_after).expect("not after");
-    builder.sign(&key, MessageDigest::sha256()).expect("signed");
+    let (certificate, key) = xivo_confd::http::tls::self_signed_rsa().expect("rsa pair");
     let (cert, private) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, builder.build().to_pem().expect("pem")).expect("cert");
-    std::fs::write(&private, key.private_key_to_pem_pkcs8().expect("pem")).expect("key");
+    std::fs::write(&cert, certificate).expect("cert");
+    std::fs::write(&private, key).expect("key");
     (cert, private)
 }

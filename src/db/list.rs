@@ -971,8 +971,9 @@ mod indexed_tests {
                     Direction::Asc => 0,
                     Direction::Desc => nulls,
                 };
-                for offset in [first, first + 1, first + 57, first + valued - 100] {
-                    let ids = order.page(direction, offset as u64, Some(100));
+                // the page's ids, and what the covering read gives of them
+                let covered = |offset: usize, limit: u64| {
+                    let ids = order.page(direction, offset as u64, Some(limit));
                     let mut items: Vec<i64> = Vec::new();
                     read_covered(
                         &conn,
@@ -984,6 +985,10 @@ mod indexed_tests {
                         &mut |r| r.get(0),
                     )
                     .expect("read");
+                    (ids, items)
+                };
+                for offset in [first, first + 1, first + 57, first + valued - 100] {
+                    let (ids, items) = covered(offset, 100);
                     assert_eq!(items, ids, "{column} {direction:?} offset {offset}");
                 }
                 // a page starting on a NULL
@@ -991,18 +996,7 @@ mod indexed_tests {
                     Direction::Asc => valued,
                     Direction::Desc => 0,
                 };
-                let ids = order.page(direction, offset as u64, Some(10));
-                let mut items: Vec<i64> = Vec::new();
-                read_covered(
-                    &conn,
-                    &COVERED,
-                    covering,
-                    direction,
-                    &ids,
-                    &mut items,
-                    &mut |r| r.get(0),
-                )
-                .expect("read");
+                let (_, items) = covered(offset, 10);
                 assert!(
                     items.is_empty(),
                     "{column} {direction:?}: NULLs are read by id"

@@ -73,7 +73,20 @@ fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
 /// TLS 1.2 accepts it.
 fn self_signed() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
-    let key = PKey::from_ec_key(EcKey::generate(&group)?)?;
+    self_signed_with(&PKey::from_ec_key(EcKey::generate(&group)?)?)
+}
+
+/// An RSA 2048 self-signed pair, as versions before ECDSA generated them:
+/// what the tests and the bench need to play an older installation.
+pub fn self_signed_rsa() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
+    self_signed_with(&PKey::from_rsa(openssl::rsa::Rsa::generate(2048)?)?)
+}
+
+/// A certificate for `localhost`, `127.0.0.1` and `::1`, valid ten years,
+/// signed by `key` itself, and the key, both PEM.
+fn self_signed_with(
+    key: &PKey<openssl::pkey::Private>,
+) -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("O", "XiVO")?;
     name.append_entry_by_text("CN", "localhost")?;
@@ -87,7 +100,7 @@ fn self_signed() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
     builder.set_serial_number(&serial)?;
     builder.set_subject_name(&name)?;
     builder.set_issuer_name(&name)?;
-    builder.set_pubkey(&key)?;
+    builder.set_pubkey(key)?;
     let not_before = Asn1Time::days_from_now(0)?;
     let not_after = Asn1Time::days_from_now(3650)?;
     builder.set_not_before(&not_before)?;
@@ -100,7 +113,7 @@ fn self_signed() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
         .ip("::1")
         .build(&builder.x509v3_context(None, None))?;
     builder.append_extension(san)?;
-    builder.sign(&key, MessageDigest::sha256())?;
+    builder.sign(key, MessageDigest::sha256())?;
     let certificate = builder.build().to_pem()?;
     let private_key = key.private_key_to_pem_pkcs8()?;
     Ok((certificate, private_key))
@@ -154,7 +167,7 @@ mod tests {
     fn an_existing_rsa_pair_is_kept() {
         let dir = temp_dir("rsa");
         let (cert, key) = (dir.join("c.crt"), dir.join("c.key"));
-        let (certificate, private_key) = rsa_pair();
+        let (certificate, private_key) = super::self_signed_rsa().expect("rsa pair");
         std::fs::write(&cert, &certificate).expect("cert");
         std::fs::write(&key, &private_key).expect("key");
         let pair = load_or_generate(&cert, &key, true).expect("loaded");
@@ -163,28 +176,6 @@ mod tests {
         assert_eq!(std::fs::read(&cert).expect("cert"), certificate);
         assert_eq!(std::fs::read(&key).expect("key"), private_key);
         std::fs::remove_dir_all(&dir).ok();
-    }
-
-    /// An RSA 2048 self-signed pair, as versions before ECDSA made them.
-    fn rsa_pair() -> (Vec<u8>, Vec<u8>) {
-        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa")).expect("key");
-        let mut name = X509NameBuilder::new().expect("name");
-        name.append_entry_by_text("CN", "localhost").expect("cn");
-        let name = name.build();
-        let mut builder = X509::builder().expect("builder");
-        builder.set_version(2).expect("version");
-        builder.set_subject_name(&name).expect("subject");
-        builder.set_issuer_name(&name).expect("issuer");
-        builder.set_pubkey(&key).expect("pubkey");
-        let not_before = Asn1Time::days_from_now(0).expect("time");
-        let not_after = Asn1Time::days_from_now(1).expect("time");
-        builder.set_not_before(&not_before).expect("not before");
-        builder.set_not_after(&not_after).expect("not after");
-        builder.sign(&key, MessageDigest::sha256()).expect("signed");
-        (
-            builder.build().to_pem().expect("pem"),
-            key.private_key_to_pem_pkcs8().expect("pem"),
-        )
     }
 
     #[test]
