@@ -392,15 +392,25 @@ impl Config {
                 problems.push(problem(key, message));
             }
         };
+        // counts and durations that zero would make meaningless
+        for (value, key) in [
+            (
+                self.auth.default_token_lifetime,
+                "[auth] default_token_lifetime",
+            ),
+            (self.auth.nonce_lifetime, "[auth] nonce_lifetime"),
+            (self.limits.max_body_bytes as u64, "[limits] max_body_bytes"),
+            (self.limits.body_timeout, "[limits] body_timeout"),
+            (self.limits.socket_timeout, "[limits] socket_timeout"),
+            (self.events.history_days, "[events] history_days"),
+            (self.events.history_count, "[events] history_count"),
+        ] {
+            check(value > 0, key, "must be positive");
+        }
         check(
             self.https.certificate.is_some() == self.https.private_key.is_some(),
             "[https] certificate, [https] private_key",
             "go together: give both, or neither for a generated pair",
-        );
-        check(
-            self.auth.default_token_lifetime > 0,
-            "[auth] default_token_lifetime",
-            "must be positive",
         );
         check(
             self.auth.default_token_lifetime <= self.auth.max_token_lifetime,
@@ -413,44 +423,14 @@ impl Config {
             "must not be empty",
         );
         check(
-            self.auth.nonce_lifetime > 0,
-            "[auth] nonce_lifetime",
-            "must be positive",
-        );
-        check(
             crate::logging::level(&self.log.level).is_some(),
             "[log] level",
             "must be off, error, warn, info, debug or trace",
         );
         check(
-            self.limits.max_body_bytes > 0,
-            "[limits] max_body_bytes",
-            "must be positive",
-        );
-        check(
-            self.limits.body_timeout > 0,
-            "[limits] body_timeout",
-            "must be positive",
-        );
-        check(
-            self.limits.socket_timeout > 0,
-            "[limits] socket_timeout",
-            "must be positive",
-        );
-        check(
             (1..=15).contains(&self.events.keepalive_seconds),
             "[events] keepalive_seconds",
             "must be from 1 to 15",
-        );
-        check(
-            self.events.history_days > 0,
-            "[events] history_days",
-            "must be positive",
-        );
-        check(
-            self.events.history_count > 0,
-            "[events] history_count",
-            "must be positive",
         );
         // files named that must be there: their folders, the TLS pair
         let folders = [

@@ -34,12 +34,9 @@ fn sip_line(api: &mut Api, exten: Option<&str>) -> i64 {
             "/1.1/extensions",
             json!({"exten": exten, "context": "default"}),
         );
-        api.expect(
-            Request::post(
-                &format!("/1.1/lines/{line}/extensions"),
-                &json!({"extension_id": extension}).to_string(),
-            ),
-            201,
+        api.create(
+            &format!("/1.1/lines/{line}/extensions"),
+            json!({"extension_id": extension}),
         );
     }
     line
@@ -81,13 +78,7 @@ fn a_device_gets_a_hex_id_and_reads_back_with_the_reference_fields() {
         "{:?}",
         response.header("Location")
     );
-    let mut keys: Vec<&str> = created
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = common::sorted_keys(&created);
     assert_eq!(
         keys,
         vec![
@@ -374,14 +365,8 @@ fn plugins_and_templates_are_listed_added_and_guarded() {
     assert_eq!(freed["plugin"], Value::Null);
     assert_eq!(freed["template_id"], Value::Null);
     assert_eq!(freed["status"], "not_configured");
-    api.expect(
-        Request::delete(&format!("/1.1/devices/plugins/{plugin_id}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/devices/templates/{template_id}")),
-        204,
-    );
+    api.delete(&format!("/1.1/devices/plugins/{plugin_id}"));
+    api.delete(&format!("/1.1/devices/templates/{template_id}"));
     api.refused_with(
         Request::get(&format!("/1.1/devices/templates/{template_id}")),
         404,
@@ -593,7 +578,7 @@ fn a_device_carrying_lines_is_not_deleted() {
     );
     api.expect(remove(&phone, first), 204);
     api.expect(remove(&phone, second), 204);
-    api.expect(Request::delete(&format!("/1.1/devices/{phone}")), 204);
+    api.delete(&format!("/1.1/devices/{phone}"));
     assert_eq!(
         api.refused(Request::delete(&format!("/1.1/devices/{phone}")), 404),
         format!("Resource Not Found - Device was not found ('id': '{phone}')")
@@ -602,8 +587,8 @@ fn a_device_carrying_lines_is_not_deleted() {
     let kept = device(&mut api, json!({}));
     let line = sip_line(&mut api, None);
     api.expect(associate(&kept, line), 204);
-    api.expect(Request::delete(&format!("/1.1/lines/{line}")), 204);
-    api.expect(Request::delete(&format!("/1.1/devices/{kept}")), 204);
+    api.delete(&format!("/1.1/lines/{line}"));
+    api.delete(&format!("/1.1/devices/{kept}"));
 }
 
 #[test]
@@ -612,12 +597,9 @@ fn a_line_on_a_device_keeps_its_user_extension_and_endpoint() {
     let phone = device(&mut api, json!({}));
     let line = sip_line(&mut api, Some("1001"));
     let user = api.create_id("/1.1/users", json!({"firstname": "Ada"}));
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{user}/lines"),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{user}/lines"),
+        json!({"line_id": line}),
     );
     let extension = api.get(&format!("/1.1/lines/{line}/extensions"))["items"][0]["extension_id"]
         .as_i64()
@@ -664,14 +646,8 @@ fn a_line_on_a_device_keeps_its_user_extension_and_endpoint() {
     );
     // off the device, everything may go
     api.expect(remove(&phone, line), 204);
-    api.expect(
-        Request::delete(&format!("/1.1/users/{user}/lines/{line}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line}/extensions/{extension}")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{user}/lines/{line}"));
+    api.delete(&format!("/1.1/lines/{line}/extensions/{extension}"));
     api.expect(associate(&phone, line), 204);
     assert_eq!(
         api.refused(
@@ -681,10 +657,7 @@ fn a_line_on_a_device_keeps_its_user_extension_and_endpoint() {
         refusal
     );
     api.expect(remove(&phone, line), 204);
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line}/endpoints/sip/{sip}")),
-        204,
-    );
+    api.delete(&format!("/1.1/lines/{line}/endpoints/sip/{sip}"));
 }
 
 #[test]
@@ -693,29 +666,20 @@ fn an_incall_extension_may_leave_a_line_on_a_device() {
     let phone = device(&mut api, json!({}));
     let line = sip_line(&mut api, Some("1001"));
     let user = api.create_id("/1.1/users", json!({"firstname": "Ada"}));
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{user}/lines"),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{user}/lines"),
+        json!({"line_id": line}),
     );
     let incall = api.create_id(
         "/1.1/extensions",
         json!({"exten": "1050", "context": "from-extern"}),
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/lines/{line}/extensions"),
-            &json!({"extension_id": incall}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/lines/{line}/extensions"),
+        json!({"extension_id": incall}),
     );
     api.expect(associate(&phone, line), 204);
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line}/extensions/{incall}")),
-        204,
-    );
+    api.delete(&format!("/1.1/lines/{line}/extensions/{incall}"));
 }
 
 #[test]
@@ -860,7 +824,7 @@ fn the_stock_clients_device_calls_work() {
     );
     api.expect(Request::get(&format!("/1.1/devices/{id}/synchronize")), 204);
     api.expect(Request::get(&format!("/1.1/devices/{id}/autoprov")), 204);
-    api.expect(Request::delete(&format!("/1.1/devices/{id}")), 204);
+    api.delete(&format!("/1.1/devices/{id}"));
     assert_eq!(api.get("/1.1/devices")["total"], 0);
 }
 
@@ -880,23 +844,17 @@ fn a_phone_is_provisioned_end_to_end() {
         "/1.1/extensions",
         json!({"exten": "1234", "context": "default"}),
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/lines/{line_id}/extensions"),
-            &json!({"extension_id": extension}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/lines/{line_id}/extensions"),
+        json!({"extension_id": extension}),
     );
     let user = api.create_id(
         "/1.1/users",
         json!({"firstname": "Ada", "lastname": "Lovelace"}),
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{user}/lines"),
-            &json!({"line_id": line_id}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{user}/lines"),
+        json!({"line_id": line_id}),
     );
     plugin(&mut api, "xivo-aastra-3.3.1-SP4");
     let phone = device(
@@ -937,14 +895,8 @@ fn a_phone_is_provisioned_end_to_end() {
     assert_eq!(status(&mut api, &phone), "autoprov");
     assert_eq!(line_device(&mut api, line_id), Value::Null);
     // and everything goes, in the reference's order
-    api.expect(Request::delete(&format!("/1.1/devices/{phone}")), 204);
-    api.expect(
-        Request::delete(&format!("/1.1/users/{user}/lines/{line_id}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line_id}/extensions/{extension}")),
-        204,
-    );
-    api.expect(Request::delete(&format!("/1.1/lines_sip/{line_id}")), 204);
+    api.delete(&format!("/1.1/devices/{phone}"));
+    api.delete(&format!("/1.1/users/{user}/lines/{line_id}"));
+    api.delete(&format!("/1.1/lines/{line_id}/extensions/{extension}"));
+    api.delete(&format!("/1.1/lines_sip/{line_id}"));
 }

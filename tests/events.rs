@@ -29,17 +29,7 @@ const CONFIG: &str = "[events]\nkeepalive_seconds = 1\n";
 const PATIENCE: Duration = Duration::from_secs(10);
 
 fn api() -> Api {
-    api_on(TestServer::start_with(CONFIG))
-}
-
-fn api_on(server: TestServer) -> Api {
-    let token = server.token();
-    let client = server.https_client();
-    Api {
-        server,
-        token,
-        client,
-    }
+    Api::on(TestServer::start_with(CONFIG))
 }
 
 // ---------------------------------------------------------------------------
@@ -533,12 +523,9 @@ fn payloads_are_the_references() {
     assert_eq!(event.message["routing_key"], "config.line.edited");
 
     let user = api.create_id("/1.1/users", json!({"firstname": "Ann"}));
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{user}/lines"),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{user}/lines"),
+        json!({"line_id": line}),
     );
     let (event, _) = stream.expect("line_associated", |_| true);
     assert_eq!(
@@ -554,22 +541,16 @@ fn payloads_are_the_references() {
         "/1.1/voicemails",
         json!({"name": "Box", "number": "8000", "context": "default"}),
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{user}/voicemail"),
-            &json!({"voicemail_id": voicemail}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{user}/voicemail"),
+        json!({"voicemail_id": voicemail}),
     );
     let (event, _) = stream.expect("voicemail_associated", |_| true);
     assert_eq!(
         event.message["data"],
         json!({"user_id": user, "voicemail_id": voicemail, "enabled": true})
     );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{user}/voicemail")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{user}/voicemail"));
     let (event, _) = stream.expect("voicemail_dissociated", |_| true);
     assert_eq!(
         event.message["data"],
@@ -611,7 +592,7 @@ fn payloads_are_the_references() {
         event.message["data"],
         json!({"queue_id": queue, "agent_id": agent, "penalty": 5})
     );
-    api.expect(Request::delete(&format!("{members}/{agent}")), 204);
+    api.delete(&format!("{members}/{agent}"));
     let (event, _) = stream.expect("agent_removed_from_queue", |_| true);
     assert_eq!(
         event.message["data"],
@@ -643,7 +624,7 @@ fn hand_written_write_routes_raise_events() {
         before.iter().any(|e| e.name == "sip_endpoint_created"),
         "{before:?}"
     );
-    api.expect(Request::delete(&format!("/1.1/lines_sip/{sip_line}")), 204);
+    api.delete(&format!("/1.1/lines_sip/{sip_line}"));
     let (_, before) = stream.expect("line_deleted", has_id(sip_line));
     assert!(
         before.iter().any(|e| e.name == "sip_endpoint_deleted"),
@@ -656,12 +637,9 @@ fn hand_written_write_routes_raise_events() {
         "/1.1/extensions",
         json!({"exten": "1500", "context": "default"}),
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/lines/{line}/extension"),
-            &json!({"extension_id": extension}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/lines/{line}/extension"),
+        json!({"extension_id": extension}),
     );
     let pair = json!({"line_id": line, "extension_id": extension});
     let (event, _) = stream.expect("line_extension_associated", |_| true);
@@ -670,10 +648,7 @@ fn hand_written_write_routes_raise_events() {
         event.message["routing_key"],
         "config.line_extension_association.created"
     );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line}/extension")),
-        204,
-    );
+    api.delete(&format!("/1.1/lines/{line}/extension"));
     let (event, _) = stream.expect("line_extension_dissociated", |_| true);
     assert_eq!(event.message["data"], pair);
 
@@ -685,10 +660,7 @@ fn hand_written_write_routes_raise_events() {
         204,
     );
     stream.expect("func_key_template_edited", has_id(template));
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{template}/1")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{template}/1"));
     stream.expect("func_key_template_edited", has_id(template));
     let user = api.create_id("/1.1/users", json!({"firstname": "Keys"}));
     api.expect(
@@ -701,10 +673,7 @@ fn hand_written_write_routes_raise_events() {
         json!({"user_id": user, "position": 2})
     );
     assert_eq!(event.message["routing_key"], "config.user_func_key.edited");
-    api.expect(
-        Request::delete(&format!("/1.1/users/{user}/funckeys/2")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{user}/funckeys/2"));
     let (event, _) = stream.expect("user_func_key_deleted", |_| true);
     assert_eq!(
         event.message["data"],
@@ -802,7 +771,7 @@ fn a_stream_refuses_what_it_cannot_serve() {
 /// next look (the keep-alive comment, 15 s by default).
 #[test]
 fn events_arrive_as_they_are_committed() {
-    let mut api = api_on(TestServer::start());
+    let mut api = Api::on(TestServer::start());
     let mut stream = EventStream::open(&api, None);
     // the stream's first look is behind it
     std::thread::sleep(Duration::from_millis(300));
@@ -891,7 +860,7 @@ fn last_event_id_replays_what_was_missed_across_restarts() {
 #[test]
 fn the_history_is_bounded() {
     let server = TestServer::start_with(&format!("{CONFIG}history_count = 3\n"));
-    let mut api = api_on(server);
+    let mut api = Api::on(server);
     let ids: Vec<i64> = (0..6)
         .map(|n| api.create_id("/1.1/users", json!({"firstname": format!("H{n}")})))
         .collect();
@@ -1093,7 +1062,7 @@ fn a_webhook_gets_each_event_it_asks_for_once_signed() {
         "/1.1/voicemails",
         json!({"name": "not asked for", "number": "8100", "context": "default"}),
     );
-    api.expect(Request::delete(&format!("/1.1/users/{user}")), 204);
+    api.delete(&format!("/1.1/users/{user}"));
     let got = hook.wait_for(2, PATIENCE);
     assert_eq!(names(&got), ["user_created", "user_deleted"]);
     let mut deliveries = Vec::new();
@@ -1287,6 +1256,17 @@ fn median_latency(client: &mut Client, token: &str, rounds: usize) -> Duration {
     times[rounds / 2]
 }
 
+/// A server with 50 users, and the median time of listing them before
+/// anything else happens.
+fn api_with_a_baseline() -> (Api, Duration) {
+    let mut api = api();
+    for n in 0..50 {
+        api.create_id("/1.1/users", json!({"firstname": format!("Base {n}")}));
+    }
+    let baseline = median_latency(&mut api.client, &api.token, 60);
+    (api, baseline)
+}
+
 fn no_slower(baseline: Duration, measured: Duration, what: &str) {
     // the box is shared with builds: a generous bound, far below what a
     // request waiting on a receiver (10 s) or a stream would take
@@ -1302,11 +1282,7 @@ fn no_slower(baseline: Duration, measured: Duration, what: &str) {
 /// and another webhook go on as before.
 #[test]
 fn a_hanging_receiver_slows_neither_the_api_nor_another_webhook() {
-    let mut api = api();
-    for n in 0..50 {
-        api.create_id("/1.1/users", json!({"firstname": format!("Base {n}")}));
-    }
-    let baseline = median_latency(&mut api.client, &api.token, 60);
+    let (mut api, baseline) = api_with_a_baseline();
 
     let hanging = receiver(Behaviour::Hang);
     let healthy = receiver(Behaviour::Accept);
@@ -1352,11 +1328,7 @@ fn a_hanging_receiver_slows_neither_the_api_nor_another_webhook() {
 /// A hundred open streams (ten of them never reading) do not slow the API.
 #[test]
 fn a_hundred_open_streams_do_not_slow_the_api() {
-    let mut api = api();
-    for n in 0..50 {
-        api.create_id("/1.1/users", json!({"firstname": format!("Base {n}")}));
-    }
-    let baseline = median_latency(&mut api.client, &api.token, 60);
+    let (mut api, baseline) = api_with_a_baseline();
     let mut streams: Vec<EventStream> = (0..90).map(|_| EventStream::open(&api, None)).collect();
     let silent: Vec<Box<dyn Socket>> = (0..10)
         .map(|_| {

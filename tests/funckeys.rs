@@ -69,10 +69,7 @@ fn a_users_key_reads_back_with_the_reference_shape_by_id_and_by_uuid() {
         key["destination"],
         json!({"type": "park_position", "position": 701, "href": null})
     );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{uuid}/funckeys/1")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{uuid}/funckeys/1"));
     assert_eq!(
         api.refused(Request::get(&format!("/1.1/users/{id}/funckeys/1")), 404),
         format!(
@@ -388,15 +385,9 @@ fn templates_list_get_and_delete_and_private_ones_stay_private() {
         ),
         "Input Error - field 'destination': type was not found"
     );
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{template_id}/3")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{template_id}/3"));
     // freeing a free position is no error, as in the reference
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{template_id}/3")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{template_id}/3"));
     assert_eq!(
         api.refused(
             Request::get(&format!("/1.1/funckeys/templates/{template_id}/3")),
@@ -422,10 +413,7 @@ fn templates_list_get_and_delete_and_private_ones_stay_private() {
             "Resource Error - Operation not permitted. Deleting private templates is not allowed ('template_id': {private})"
         )
     );
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{template_id}")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{template_id}"));
     api.expect(
         Request::get(&format!("/1.1/funckeys/templates/{template_id}")),
         404,
@@ -531,10 +519,7 @@ fn a_public_template_merges_under_the_users_own_keys() {
         )
     );
     // deleting a template in use frees its users
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{other}")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{other}"));
     assert_eq!(
         api.get(&format!("/1.1/users/{id}/funckeys/templates"))["total"],
         0
@@ -578,7 +563,7 @@ fn users_get_their_private_template_and_take_their_keys_with_them() {
         ),
         204,
     );
-    api.expect(Request::delete(&format!("/1.1/users/{bob}")), 204);
+    api.delete(&format!("/1.1/users/{bob}"));
     assert_eq!(
         sql_count(
             &api,
@@ -839,24 +824,12 @@ fn an_office_set_up_and_taken_down_through_the_api_alone() {
     );
 
     // and down again, in reverse order
-    api.expect(
-        Request::delete(&format!("/1.1/queues/{queue}/members/agents/{agent}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{bob}/funckeys/3")),
-        204,
-    );
+    api.delete(&format!("/1.1/queues/{queue}/members/agents/{agent}"));
+    api.delete(&format!("/1.1/users/{bob}/funckeys/3"));
     for user in [bob, alice] {
-        api.expect(
-            Request::delete(&format!("/1.1/users/{user}/funckeys/templates/{template}")),
-            204,
-        );
+        api.delete(&format!("/1.1/users/{user}/funckeys/templates/{template}"));
     }
-    api.expect(
-        Request::delete(&format!("/1.1/funckeys/templates/{template}")),
-        204,
-    );
+    api.delete(&format!("/1.1/funckeys/templates/{template}"));
     for path in [
         format!("/1.1/users/{bob}"),
         format!("/1.1/users/{alice}"),

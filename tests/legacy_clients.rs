@@ -78,27 +78,36 @@ fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
 
-#[test]
-fn python_requests_digest_session_reuses_the_nonce() {
-    let server = TestServer::start();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/digest_session.py");
-    let base = format!("https://{}", server.https);
-    let before = server.log().len();
-    let output = run(
-        "python3",
-        &[
-            script.to_str().expect("utf8 path"),
-            &base,
-            ADMIN,
-            ADMIN_PASSWORD,
-        ],
-    );
+/// Runs `tests/clients/<script>` with `args` and returns its summary (the
+/// last line of its output, JSON), checking it ran and said `ok`.
+fn run_client(script: &str, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
+    let mut all = vec![script.to_str().expect("utf8 path")];
+    all.extend_from_slice(args);
+    let output = run("python3", &all);
     assert!(output.status.success(), "script: {}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let summary = json(stdout.lines().last().unwrap_or_default());
     assert_eq!(summary["ok"], true, "{stdout}");
+    summary
+}
+
+/// `run_client` with the server's HTTPS host and port and the admin login.
+fn run_stock_client(server: &TestServer, script: &str) -> Value {
+    let (host, port) = server.https.rsplit_once(':').expect("host:port");
+    run_client(script, &[host, port, ADMIN, ADMIN_PASSWORD])
+}
+
+#[test]
+fn python_requests_digest_session_reuses_the_nonce() {
+    let server = TestServer::start();
+    let base = format!("https://{}", server.https);
+    let before = server.log().len();
+    let summary = run_client("digest_session.py", &[&base, ADMIN, ADMIN_PASSWORD]);
     let sent = summary["requests"].as_u64().expect("requests count") as usize;
-    assert_eq!(sent, 26, "{stdout}");
+    assert_eq!(sent, 26, "{summary}");
 
     // the access line is written before the response is sent, but allow
     // the file a moment anyway
@@ -251,22 +260,7 @@ fn the_stock_clients_cti_call_log_and_live_reload_calls_work() {
     )
     .expect("calls");
     server.cli(&["call-logs", "import", calls.to_str().expect("utf8 path")]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/stock_client_cti.py");
-    let (host, port) = server.https.rsplit_once(':').expect("host:port");
-    let output = run(
-        "python3",
-        &[
-            script.to_str().expect("utf8 path"),
-            host,
-            port,
-            ADMIN,
-            ADMIN_PASSWORD,
-        ],
-    );
-    assert!(output.status.success(), "script: {}", describe(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = json(stdout.lines().last().unwrap_or_default());
-    assert_eq!(summary["ok"], true, "{stdout}");
+    let summary = run_stock_client(&server, "stock_client_cti.py");
     assert_eq!(
         summary["call_logs"],
         serde_json::json!([
@@ -292,23 +286,7 @@ fn the_stock_clients_cti_call_log_and_live_reload_calls_work() {
 #[test]
 fn the_stock_clients_users_csv_calls_work() {
     let server = TestServer::start();
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/stock_client_users_csv.py");
-    let (host, port) = server.https.rsplit_once(':').expect("host:port");
-    let output = run(
-        "python3",
-        &[
-            script.to_str().expect("utf8 path"),
-            host,
-            port,
-            ADMIN,
-            ADMIN_PASSWORD,
-        ],
-    );
-    assert!(output.status.success(), "script: {}", describe(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = json(stdout.lines().last().unwrap_or_default());
-    assert_eq!(summary["ok"], true, "{stdout}");
+    let summary = run_stock_client(&server, "stock_client_users_csv.py");
     assert_eq!(summary["exported"], 2);
     assert_eq!(summary["created"][1]["sccp_id"], 1);
     let log = server.log();

@@ -14,8 +14,6 @@ use common::{Request, TestServer};
 use rusqlite::Connection;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The sync interval the test's replica uses (Litestream's default).
@@ -26,17 +24,6 @@ fn litestream_installed() -> bool {
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Creates users until told to stop; each acknowledged one with the
-/// instant its 201 arrived.
-fn writer(
-    https: String,
-    token: String,
-    name: &'static str,
-    stop: Arc<AtomicBool>,
-) -> Vec<(String, Instant)> {
-    common::create_users_until(&https, &token, "Replicated", name, &stop)
 }
 
 fn replicate(config: &Path, log: &Path) -> Child {
@@ -90,15 +77,7 @@ fn a_litestream_replica_restores_every_write_acknowledged_before_the_last_sync()
     let log = server.dir.join("litestream.log");
     let mut litestream = replicate(&config, &log);
 
-    let token = server.token();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = ["a", "b"]
-        .into_iter()
-        .map(|name| {
-            let (https, token, stop) = (server.https.clone(), token.clone(), stop.clone());
-            std::thread::spawn(move || writer(https, token, name, stop))
-        })
-        .collect();
+    let writers = common::Writers::start(&server, "Replicated");
     std::thread::sleep(Duration::from_secs(2));
     // the control socket answers once Litestream runs
     let sync_started = Instant::now();
@@ -125,11 +104,7 @@ fn a_litestream_replica_restores_every_write_acknowledged_before_the_last_sync()
     assert!(synced.contains("replica_txid"), "{synced}");
     // more writes after the sync, then the box is lost mid-stream
     std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::Relaxed);
-    let acknowledged: Vec<(String, Instant)> = writers
-        .into_iter()
-        .flat_map(|w| w.join().expect("writer"))
-        .collect();
+    let acknowledged: Vec<(String, Instant)> = writers.stop().into_iter().flatten().collect();
     let lost_at = Instant::now();
     litestream.kill().ok();
     litestream.wait().ok();

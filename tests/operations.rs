@@ -9,8 +9,6 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 fn run(args: &[&str]) -> std::process::Output {
@@ -123,15 +121,6 @@ enabled = true
 
 // ---- backup and restore
 
-/// Creates users until told to stop; each acknowledged one is recorded
-/// with its writer's sequence number, in order.
-fn writer(https: String, token: String, name: &'static str, stop: Arc<AtomicBool>) -> Vec<String> {
-    common::create_users_until(&https, &token, "Load", name, &stop)
-        .into_iter()
-        .map(|(lastname, _)| lastname)
-        .collect()
-}
-
 fn lastnames(database: &Path) -> Vec<String> {
     let conn = Connection::open(database).expect("database");
     let mut statement = conn
@@ -153,15 +142,7 @@ fn integrity(database: &Path) -> String {
 #[test]
 fn a_backup_under_write_load_restores_every_write_acknowledged_before_it() {
     let mut server = TestServer::start();
-    let token = server.token();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = ["a", "b"]
-        .into_iter()
-        .map(|name| {
-            let (https, token, stop) = (server.https.clone(), token.clone(), stop.clone());
-            std::thread::spawn(move || writer(https, token, name, stop))
-        })
-        .collect();
+    let writers = common::Writers::start(&server, "Load");
     let database = server.dir.join("xivo.db");
     for _ in 0..100 {
         if lastnames(&database).len() > 5 {
@@ -177,10 +158,10 @@ fn a_backup_under_write_load_restores_every_write_acknowledged_before_it() {
     let output = server.cli(&["backup", backup.to_str().expect("utf8")]);
     assert!(output.contains("backed up"), "{output}");
     std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
     let acknowledged: Vec<Vec<String>> = writers
+        .stop()
         .into_iter()
-        .map(|w| w.join().expect("writer"))
+        .map(|names| names.into_iter().map(|(lastname, _)| lastname).collect())
         .collect();
     let after_backup = lastnames(&database);
     assert!(after_backup.len() > before_backup.len());

@@ -148,33 +148,18 @@ fn the_canonical_flow_and_its_undoing_leave_nothing_behind() {
         "Resource Error - Line is associated with a User",
     );
 
-    api.expect(
-        Request::delete(&format!("/1.1/users/{uuid}/lines/{line_id}")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{uuid}/lines/{line_id}"));
     api.refused_with(
         Request::delete(&format!("/1.1/lines/{line_id}")),
         400,
         "Resource Error - Line is associated with a Extension",
     );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line_id}/extensions/{extension}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{line_id}/endpoints/sip/{sip_id}")),
-        204,
-    );
-    api.expect(Request::delete(&format!("/1.1/lines/{line_id}")), 204);
-    api.expect(
-        Request::delete(&format!("/1.1/extensions/{extension}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/endpoints/sip/{sip_id}")),
-        204,
-    );
-    api.expect(Request::delete(&format!("/1.1/users/{user_id}")), 204);
+    api.delete(&format!("/1.1/lines/{line_id}/extensions/{extension}"));
+    api.delete(&format!("/1.1/lines/{line_id}/endpoints/sip/{sip_id}"));
+    api.delete(&format!("/1.1/lines/{line_id}"));
+    api.delete(&format!("/1.1/extensions/{extension}"));
+    api.delete(&format!("/1.1/endpoints/sip/{sip_id}"));
+    api.delete(&format!("/1.1/users/{user_id}"));
     for table in [
         "lines",
         "endpoints_sip",
@@ -269,11 +254,8 @@ fn contexts_are_validated_renamed_and_protected() {
         api.get(&format!("/1.1/extensions/{extension}"))["context"],
         "sales2"
     );
-    api.expect(
-        Request::delete(&format!("/1.1/extensions/{extension}")),
-        204,
-    );
-    api.expect(Request::delete(&format!("/1.1/contexts/{id}")), 204);
+    api.delete(&format!("/1.1/extensions/{extension}"));
+    api.delete(&format!("/1.1/contexts/{id}"));
     api.expect(Request::get(&format!("/1.1/contexts/{id}")), 404);
     assert_eq!(api.get("/1.1/contexts?type=incall")["total"], 1);
 }
@@ -347,7 +329,7 @@ fn lines_are_validated() {
         missing,
         "Resource Not Found - Line was not found ('id': 999)"
     );
-    api.expect(Request::delete(&format!("/1.1/lines/{id}")), 204);
+    api.delete(&format!("/1.1/lines/{id}"));
 }
 
 #[test]
@@ -521,7 +503,7 @@ fn a_line_has_one_endpoint_and_an_endpoint_one_line() {
     );
 
     // deleting an endpoint clears it from its line
-    api.expect(Request::delete(&format!("/1.1/endpoints/sip/{sip}")), 204);
+    api.delete(&format!("/1.1/endpoints/sip/{sip}"));
     let line_after = api.get(&format!("/1.1/lines/{line}"));
     assert_eq!(line_after["protocol"], Value::Null);
     assert_eq!(line_after["name"], Value::Null);
@@ -709,10 +691,7 @@ fn line_extension_rules() {
             .header("Location")
             .is_some_and(|l| l.ends_with(&format!("/1.1/lines/{other_line}/extension")))
     );
-    api.expect(
-        Request::delete(&format!("/1.1/lines/{other_line}/extension")),
-        204,
-    );
+    api.delete(&format!("/1.1/lines/{other_line}/extension"));
     api.expect(
         Request::get(&format!("/1.1/lines/{other_line}/extension")),
         404,
@@ -796,14 +775,8 @@ fn user_line_rules() {
             "Resource Error - There are secondary users associated to the line ('line_id': {line})"
         )
     );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{second}/lines/{line}")),
-        204,
-    );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{main}/lines/{line}")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{second}/lines/{line}"));
+    api.delete(&format!("/1.1/users/{main}/lines/{line}"));
     api.refused_with(
         Request::delete(&format!("/1.1/users/{main}/lines/{line}")),
         404,
@@ -845,10 +818,7 @@ fn user_caller_id_follows_to_the_line() {
             .contains(&json!(["callerid", "\"Reception\" <4444>"]))
     );
     // leaving the line clears what came from the user
-    api.expect(
-        Request::delete(&format!("/1.1/users/{user}/lines/{line}")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{user}/lines/{line}"));
     assert_eq!(
         api.get(&format!("/1.1/lines/{line}"))["caller_id_name"],
         Value::Null
@@ -956,7 +926,7 @@ fn lines_sip_is_a_line_and_its_endpoint() {
         "Resource Error - SIPEndpoint already exists",
     );
 
-    api.expect(Request::delete(&format!("/1.1/lines_sip/{id}")), 204);
+    api.delete(&format!("/1.1/lines_sip/{id}"));
     assert_eq!(
         api.get("/1.1/endpoints/sip")["total"],
         0,

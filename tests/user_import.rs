@@ -568,13 +568,7 @@ fn the_export_has_the_references_header_order_and_quoting() {
     // could not make it again)
     let line = id(&created[0], "line_id");
     let bob = id(&created[1], "user_id");
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{bob}/lines"),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
-    );
+    api.create(&format!("/1.1/users/{bob}/lines"), json!({"line_id": line}));
     let text = export(&mut api);
     let mut lines = text.split("\r\n");
     assert_eq!(lines.next(), Some(HEADER));

@@ -412,13 +412,7 @@ fn directory_view_has_the_reference_shape() {
     let list = list(&mut api, "?view=directory&search=b%C3%A2ngoura");
     assert_eq!(list["total"], 1);
     let item = &list["items"][0];
-    let mut keys: Vec<&str> = item
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = common::sorted_keys(item);
     assert_eq!(
         keys,
         vec![

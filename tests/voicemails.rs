@@ -45,13 +45,7 @@ fn a_minimal_voicemail_has_the_reference_defaults_and_reads_back_as_created() {
             .header("Location")
             .is_some_and(|l| l.ends_with(&format!("/1.1/voicemails/{id}")))
     );
-    let mut keys: Vec<&str> = created
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = common::sorted_keys(&created);
     assert_eq!(
         keys,
         vec![
@@ -433,18 +427,15 @@ fn a_user_has_one_voicemail_which_users_may_share() {
     );
 
     // dissociating, then both go
-    api.expect(
-        Request::delete(&format!("/1.1/users/{alice_uuid}/voicemail")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{alice_uuid}/voicemail"));
     api.refused_with(
         Request::delete(&format!("/1.1/users/{alice}/voicemail")),
         404,
         "Resource Not Found - UserVoicemail was not found",
     );
-    api.expect(Request::delete(&format!("/1.1/users/{alice}")), 204);
-    api.expect(Request::delete(&format!("/1.1/users/{bob}/voicemail")), 204);
-    api.expect(Request::delete(&format!("/1.1/voicemails/{box_id}")), 204);
+    api.delete(&format!("/1.1/users/{alice}"));
+    api.delete(&format!("/1.1/users/{bob}/voicemail"));
+    api.delete(&format!("/1.1/voicemails/{box_id}"));
 }
 
 #[test]
@@ -507,12 +498,9 @@ fn a_user_with_a_line_and_a_voicemail_is_refused_for_the_voicemail_first() {
         Request::new("PUT", &format!("/1.1/lines/{line}/endpoints/sip/{sip}")).json_body(""),
         204,
     );
-    api.expect(
-        Request::post(
-            &format!("/1.1/users/{alice}/lines"),
-            &json!({"line_id": line}).to_string(),
-        ),
-        201,
+    api.create(
+        &format!("/1.1/users/{alice}/lines"),
+        json!({"line_id": line}),
     );
     let box_id = voicemail(&mut api, "1700");
     api.expect(associate(&alice.to_string(), box_id), 201);
@@ -523,10 +511,7 @@ fn a_user_with_a_line_and_a_voicemail_is_refused_for_the_voicemail_first() {
             "Resource Error - User is associated with a Voicemail ('user_id': {alice}, 'voicemail_id': {box_id})"
         )
     );
-    api.expect(
-        Request::delete(&format!("/1.1/users/{alice}/voicemail")),
-        204,
-    );
+    api.delete(&format!("/1.1/users/{alice}/voicemail"));
     api.refused_with(
         Request::delete(&format!("/1.1/users/{alice}")),
         400,

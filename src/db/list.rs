@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// What a resource declares to be listed.
+#[derive(Clone, Copy)]
 pub struct ListSpec {
     /// FROM clause: a table, or a table with its joins.
     pub from: &'static str,

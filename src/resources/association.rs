@@ -518,9 +518,7 @@ impl Association {
                 || self.extra.iter().any(|field| field.name == key)
                 || self.fields.iter().any(|field| field.name == key)
         };
-        if let Some(key) = body.keys().find(|key| !known(key)) {
-            return Err(ApiError::input(format!("unknown parameters: {key}")));
-        }
+        super::fields::reject_unknown(&body, known)?;
         let mut given = body.clone();
         given.retain(|key, _| self.fields.iter().any(|field| field.name == key));
         let values = super::fields::validate(self.fields, &[], &given, Mode::Create)?;

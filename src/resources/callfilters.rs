@@ -186,9 +186,7 @@ pub fn put_surrogates(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
 fn put_members(ctx: &Ctx, role: Role) -> ApiResult<ApiResponse> {
     let filter_id = CALLFILTERS.resolve_param(ctx)?;
     let body = ctx.json_body()?;
-    if let Some(key) = body.keys().find(|key| *key != "users") {
-        return Err(ApiError::input(format!("unknown parameters: {key}")));
-    }
+    super::fields::reject_unknown(&body, |key| key == "users")?;
     let items = match body.get("users") {
         None | Some(Value::Null) => return Err(ApiError::input("missing parameters: users")),
         Some(Value::Array(items)) => items,
@@ -314,9 +312,7 @@ fn wanted_user(ctx: &Ctx, item: &Value, role: Role) -> ApiResult<Wanted> {
             || SHOWN.contains(&key)
             || (key == "timeout" && role == Role::Boss)
     };
-    if let Some(key) = item.keys().find(|key| !known(key)) {
-        return Err(ApiError::input(format!("unknown parameters: {key}")));
-    }
+    super::fields::reject_unknown(item, known)?;
     let mut given = Map::new();
     if let Some(timeout) = item.get("timeout") {
         given.insert("timeout".into(), timeout.clone());

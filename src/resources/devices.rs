@@ -174,7 +174,6 @@ macro_rules! status_sql {
         THEN 'configured' ELSE 'autoprov' END"
     };
 }
-const STATUS: &str = status_sql!();
 
 pub const STATUSES: &[&str] = &["not_configured", "autoprov", "configured"];
 
@@ -317,7 +316,11 @@ fn resolve_device(ctx: &Ctx) -> ApiResult<(i64, String)> {
 fn status_of(ctx: &Ctx, id: i64) -> ApiResult<String> {
     Ok(ctx
         .conn
-        .prepare_cached(&format!("SELECT {STATUS} FROM devices WHERE id = ?1"))?
+        .prepare_cached(concat!(
+            "SELECT ",
+            status_sql!(),
+            " FROM devices WHERE id = ?1"
+        ))?
         .query_row([id], |row| row.get(0))?)
 }
 

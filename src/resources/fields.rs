@@ -231,6 +231,24 @@ pub enum Mode {
 /// default applies.
 pub type Values = Vec<(&'static str, SqlValue)>;
 
+/// A 400 naming every key of `body` that `known` refuses, sorted
+/// (`unknown parameters: colour, size`), as the reference's validator did.
+pub fn reject_unknown(body: &Map<String, Value>, known: impl Fn(&str) -> bool) -> ApiResult<()> {
+    let mut unknown: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !known(key))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort_unstable();
+    Err(ApiError::input(format!(
+        "unknown parameters: {}",
+        unknown.join(", ")
+    )))
+}
+
 /// Validates `body` against `fields`. `ignored` names read-only fields a
 /// client may send back as it read them (`id`, `uuid`, `links`, ...).
 pub fn validate(
@@ -239,18 +257,9 @@ pub fn validate(
     body: &Map<String, Value>,
     mode: Mode,
 ) -> ApiResult<Values> {
-    let mut unknown: Vec<&str> = body
-        .keys()
-        .map(String::as_str)
-        .filter(|key| !fields.iter().any(|f| f.name == *key) && !ignored.contains(key))
-        .collect();
-    if !unknown.is_empty() {
-        unknown.sort_unstable();
-        return Err(ApiError::input(format!(
-            "unknown parameters: {}",
-            unknown.join(", ")
-        )));
-    }
+    reject_unknown(body, |key| {
+        fields.iter().any(|f| f.name == key) || ignored.contains(&key)
+    })?;
     // as the reference: each given value's type, then what is missing, then
     // each value's own checks
     for field in fields {

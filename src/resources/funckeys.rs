@@ -358,12 +358,9 @@ impl Key {
 fn parse_key(body: &Map<String, Value>, scope: Scope) -> ApiResult<Key> {
     // a GET's answer carries these back: read-only, ignored
     const READ_ONLY: &[&str] = &["id", "inherited", "links"];
-    if let Some(unknown) = body.keys().find(|key| {
-        !["label", "blf", "destination"].contains(&key.as_str())
-            && !READ_ONLY.contains(&key.as_str())
-    }) {
-        return Err(ApiError::input(format!("unknown parameters: {unknown}")));
-    }
+    super::fields::reject_unknown(body, |key| {
+        ["label", "blf", "destination"].contains(&key) || READ_ONLY.contains(&key)
+    })?;
     let label = match body.get("label") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.chars().count() > 128 => {

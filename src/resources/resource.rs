@@ -205,6 +205,15 @@ impl Resource {
     };
 }
 
+/// A declaration's derived parts, made once (`Resource::made`).
+struct Made {
+    list: ListSpec,
+    load_sql: String,
+    /// with a text id: the text id of row `?1`, and the row of text id `?1`
+    text_id_of: Option<String>,
+    id_of_text: Option<String>,
+}
+
 impl Resource {
     /// What its lists read: the declared `list`, or, for `ListSpec::derived`,
     /// one made once from the fields: every field selected after the id,
@@ -214,34 +223,61 @@ impl Resource {
         if !self.list.is_derived() {
             return &self.list;
         }
+        &self.made().list
+    }
+
+    /// `SELECT <list columns> FROM <list from> WHERE <id> = ?1`: one row as
+    /// its list shows it.
+    fn load_sql(&self) -> &str {
+        &self.made().load_sql
+    }
+
+    /// What is made once from the declaration. The registry's resources are
+    /// made together and read without a lock (every GET, create and list
+    /// asks); a resource outside it (a test's own) is made on first use.
+    fn made(&self) -> &Made {
         let key = self as *const Resource as usize;
-        // the declared resources' lists, made once and read without a lock:
-        // every GET, create and list of a derived resource asks for it
-        static DECLARED: std::sync::OnceLock<Vec<(usize, ListSpec)>> = std::sync::OnceLock::new();
+        static DECLARED: std::sync::OnceLock<Vec<(usize, Made)>> = std::sync::OnceLock::new();
         let declared = DECLARED.get_or_init(|| {
             super::RESOURCES
                 .iter()
-                .filter(|resource| resource.list.is_derived())
-                .map(|resource| {
-                    (
-                        *resource as *const Resource as usize,
-                        resource.derive_list(),
-                    )
-                })
+                .map(|resource| (*resource as *const Resource as usize, resource.make()))
                 .collect()
         });
-        if let Some((_, spec)) = declared.iter().find(|(k, _)| *k == key) {
-            return spec;
+        if let Some((_, made)) = declared.iter().find(|(k, _)| *k == key) {
+            return made;
         }
-        // a resource outside the registry (a test's own)
-        static DERIVED: Mutex<Vec<(usize, &'static ListSpec)>> = Mutex::new(Vec::new());
-        let mut derived = DERIVED.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, spec)) = derived.iter().find(|(k, _)| *k == key) {
-            return spec;
+        static OTHERS: Mutex<Vec<(usize, &'static Made)>> = Mutex::new(Vec::new());
+        let mut others = OTHERS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, made)) = others.iter().find(|(k, _)| *k == key) {
+            return made;
         }
-        let spec: &'static ListSpec = Box::leak(Box::new(self.derive_list()));
-        derived.push((key, spec));
-        spec
+        let made: &'static Made = Box::leak(Box::new(self.make()));
+        others.push((key, made));
+        made
+    }
+
+    fn make(&self) -> Made {
+        let list = if self.list.is_derived() {
+            self.derive_list()
+        } else {
+            self.list
+        };
+        let load_sql = format!(
+            "SELECT {} FROM {} WHERE {} = ?1",
+            list.select, list.from, list.id
+        );
+        let table = self.table;
+        Made {
+            list,
+            load_sql,
+            text_id_of: self
+                .text_id
+                .map(|column| format!("SELECT {column} FROM {table} WHERE id = ?1")),
+            id_of_text: self
+                .text_id
+                .map(|column| format!("SELECT id FROM {table} WHERE {column} = ?1")),
+        }
     }
 
     fn derive_list(&self) -> ListSpec {
@@ -303,14 +339,11 @@ impl Resource {
 
     /// The row id a path segment names, or 404.
     pub fn resolve(&self, ctx: &Ctx, text: &str) -> ApiResult<i64> {
-        if let Some(column) = self.text_id {
+        if let Some(sql) = &self.made().id_of_text {
             // any segment may be a text id; one naming nothing is not found
             let found: Option<i64> = ctx
                 .conn
-                .prepare_cached(&format!(
-                    "SELECT id FROM {} WHERE {column} = ?1",
-                    self.table
-                ))?
+                .prepare_cached(sql)?
                 .query_row([text], |row| row.get(0))
                 .optional()?;
             return found.ok_or_else(|| ApiError::not_found(self.name, "id", text));
@@ -361,14 +394,9 @@ impl Resource {
     }
 
     pub fn load(&self, ctx: &Ctx, id: i64) -> ApiResult<Value> {
-        let spec = self.list_spec();
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} = ?1",
-            spec.select, spec.from, spec.id
-        );
         Ok(ctx
             .conn
-            .prepare_cached(&sql)?
+            .prepare_cached(self.load_sql())?
             .query_row([id], |row| self.row_json(ctx, row))?)
     }
 
@@ -497,16 +525,7 @@ impl Resource {
             Some(data) => data(ctx, id),
             // a resource with a text id is named by it (a device)
             None => match self.text_id {
-                Some(column) => {
-                    let shown: String = ctx
-                        .conn
-                        .prepare_cached(&format!(
-                            "SELECT {column} FROM {} WHERE id = ?1",
-                            self.table
-                        ))?
-                        .query_row([id], |row| row.get(0))?;
-                    Ok(serde_json::json!({ "id": shown }))
-                }
+                Some(_) => Ok(serde_json::json!({ "id": self.path_key(ctx, id)? })),
                 None => Ok(serde_json::json!({ "id": id })),
             },
         }
@@ -766,15 +785,12 @@ impl Resource {
 
     /// What a path names the row by: its text id, or its row id.
     pub fn path_key(&self, ctx: &Ctx, id: i64) -> ApiResult<String> {
-        let Some(column) = self.text_id else {
+        let Some(sql) = &self.made().text_id_of else {
             return Ok(id.to_string());
         };
         Ok(ctx
             .conn
-            .prepare_cached(&format!(
-                "SELECT {column} FROM {} WHERE id = ?1",
-                self.table
-            ))?
+            .prepare_cached(sql)?
             .query_row([id], |row| row.get(0))?)
     }
 

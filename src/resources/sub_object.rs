@@ -136,18 +136,7 @@ impl SubObject {
                 || key == "links"
                 || self.columns.iter().any(|c| c.field.name == key)
         };
-        let mut unknown: Vec<&str> = body
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !known(k))
-            .collect();
-        if !unknown.is_empty() {
-            unknown.sort_unstable();
-            return Err(ApiError::input(format!(
-                "unknown parameters: {}",
-                unknown.join(", ")
-            )));
-        }
+        super::fields::reject_unknown(body, known)?;
         let mut values = Values::new();
         for column in self.columns {
             let field = &column.field;

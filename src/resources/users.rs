@@ -328,10 +328,12 @@ fn legacy_search(ctx: &Ctx, term: &str) -> ApiResult<ApiResponse> {
 
 fn get(ctx: &mut Ctx) -> ApiResult<ApiResponse> {
     let id = USERS.resolve_param(ctx)?;
-    let sql = format!("SELECT {SELECT} FROM {} WHERE users.id = ?1", LIST.from);
+    // made once: this is the hottest read
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| format!("SELECT {SELECT} FROM {} WHERE users.id = ?1", LIST.from));
     let mut body = Vec::with_capacity(1024);
     ctx.conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([id], |row| write_user(&mut body, ctx, row))?;
     Ok(ApiResponse::raw_json(200, body))
 }

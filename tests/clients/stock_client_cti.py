@@ -17,10 +17,9 @@ import datetime
 import json
 import sys
 
-import requests
 import urllib3
 
-from harness import Failure, expect, main
+from harness import Failure, StockSession, expect, main
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -29,35 +28,20 @@ WRITE_HEADERS = {"Accept": "application/json", "Content-Type": "application/json
 DATETIME_FMT = "%Y-%m-%dT%H:%M:%S"
 
 
-class StockClient:
+class StockClient(StockSession):
     """What ConfdClient(host, port, username, password, https=True,
     verify_certificate=False) does on the wire for these commands."""
 
     def __init__(self, host, port, login, password):
-        self.base = "https://%s:%s/1.1" % (host, port)
-        self.auth = (login, password)
+        super().__init__(host, port, login, password)
         self.calls = 0
-
-    def session(self):
-        # BaseClient.session(): a new Session each time, headers replaced
-        session = requests.Session()
-        session.headers = {"Connection": "close"}
-        session.verify = False
-        # the machine may set a CA bundle or proxies: ignore them all
-        session.trust_env = False
-        session.auth = requests.auth.HTTPDigestAuth(*self.auth)
-        return session
-
-    def clean_url(self, part):
-        # ConfdSession.clean_url
-        return "{}/{}".format(self.base.rstrip("/"), part.lstrip("/"))
 
     def call(self, method, part, body=None, headers=None, params=None):
         self.calls += 1
         headers = headers or (WRITE_HEADERS if method in ("POST", "PUT") else READ_HEADERS)
         data = json.dumps(body) if body is not None else None
         response = self.session().request(
-            method, self.clean_url(part), data=data, headers=headers, params=params, timeout=10
+            method, self.url(part), data=data, headers=headers, params=params, timeout=10
         )
         expect(
             response.status_code in (200, 201, 204),

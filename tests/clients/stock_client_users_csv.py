@@ -18,33 +18,16 @@ import io
 import json
 import sys
 
-import requests
 import urllib3
 
-from harness import Failure, expect, main
+from harness import Failure, StockSession, expect, main
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
-class StockClient:
+class StockClient(StockSession):
     """What ConfdClient(host, port, username, password, https=True,
     verify_certificate=False).users does on the wire for these commands."""
-
-    def __init__(self, host, port, login, password):
-        self.base = "https://%s:%s/1.1" % (host, port)
-        self.auth = (login, password)
-
-    def session(self):
-        # BaseClient.session(): a new Session each time, headers replaced
-        session = requests.Session()
-        session.headers = {"Connection": "close"}
-        session.verify = False
-        session.trust_env = False
-        session.auth = requests.auth.HTTPDigestAuth(*self.auth)
-        return session
-
-    def url(self, part):
-        return "{}/{}".format(self.base.rstrip("/"), part.lstrip("/"))
 
     # users.import_csv(csvdata, encoding='utf-8', timeout=300)
     def import_csv(self, csvdata, encoding="utf-8"):

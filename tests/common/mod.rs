@@ -517,6 +517,18 @@ pub fn digest_header(
 }
 
 /// A server, a token and a keep-alive HTTPS connection: what most API tests need.
+/// The keys of a JSON object, sorted (the fields an answer shows).
+pub fn sorted_keys(object: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
 pub struct Api {
     pub server: TestServer,
     pub token: String,
@@ -525,7 +537,11 @@ pub struct Api {
 
 impl Api {
     pub fn new() -> Api {
-        let server = TestServer::start();
+        Api::on(TestServer::start())
+    }
+
+    /// An API client of `server`, with a token.
+    pub fn on(server: TestServer) -> Api {
         let token = server.token();
         let client = server.https_client();
         Api {
@@ -555,6 +571,11 @@ impl Api {
     pub fn create(&mut self, path: &str, body: serde_json::Value) -> serde_json::Value {
         self.expect(Request::post(path, &body.to_string()), 201)
             .json()
+    }
+
+    /// DELETEs and expects 204.
+    pub fn delete(&mut self, path: &str) {
+        self.expect(Request::delete(path), 204);
     }
 
     /// Creates and returns the new object's id.
@@ -806,6 +827,39 @@ pub fn id_of(object: &serde_json::Value) -> String {
     match &object["id"] {
         serde_json::Value::String(text) => text.clone(),
         other => other.as_i64().expect("id").to_string(),
+    }
+}
+
+/// Two writers, `a` and `b`, each running `create_users_until` on a thread
+/// of its own against `server`, until `stop`.
+pub struct Writers {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<(String, std::time::Instant)>>>,
+}
+
+impl Writers {
+    pub fn start(server: &TestServer, firstname: &'static str) -> Writers {
+        let token = server.token();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let (https, token, stop) = (server.https.clone(), token.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    create_users_until(&https, &token, firstname, name, &stop)
+                })
+            })
+            .collect();
+        Writers { stop, threads }
+    }
+
+    /// Stops them; what each had acknowledged, with when.
+    pub fn stop(self) -> Vec<Vec<(String, std::time::Instant)>> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads
+            .into_iter()
+            .map(|thread| thread.join().expect("writer"))
+            .collect()
     }
 }
 
