@@ -138,6 +138,13 @@ fn agent_and_queue_must_exist_in_the_reference_words() {
         api.refused(add(queue, json!({"agent_id": agent, "color": "red"})), 400),
         "Input Error - unknown parameters: color"
     );
+    assert_eq!(
+        api.refused(
+            add(queue, json!({"agent_id": agent, "size": 2, "color": "red"})),
+            400
+        ),
+        "Input Error - unknown parameters: color, size"
+    );
     for request in [
         Request::get(&member(999, agent)),
         Request::put(&member(999, agent), r#"{"penalty": 1}"#),

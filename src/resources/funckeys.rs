@@ -1201,6 +1201,14 @@ mod tests {
             ),
             "Input Error - unknown parameters: colour"
         );
+        // every unknown key is named, sorted, as the shared validator does
+        assert_eq!(
+            refusal(
+                r#"{"size": 2, "colour": 1, "destination": {"type": "custom", "exten": "1"}}"#,
+                t
+            ),
+            "Input Error - unknown parameters: colour, size"
+        );
     }
 
     /// Agent and call filter keys belong to one user: a template's routes
